@@ -1,0 +1,18 @@
+//! scratchprobe: a loopback-only health-check probe for container images with
+//! nothing in them. The logic lives here, free of `std`, so that the parsers
+//! are tested on the host; `main.rs` is only the entry point.
+#![cfg_attr(not(test), no_std)]
+
+pub mod duration;
+pub mod env;
+pub mod line;
+pub mod status_line;
+pub mod loopback;
+pub mod status_list;
+pub mod target;
+pub mod options;
+pub mod request;
+pub mod app;
+pub mod idle;
+pub mod output;
+pub mod probe;

@@ -1,0 +1,99 @@
+//! A fixed-capacity byte line: how every message is assembled without an
+//! allocator. Pushing past the capacity silently truncates, so no message can
+//! overflow its buffer or the 200-byte output limit.
+
+/// Capacity of one output line, newline included; the spec caps lines at 200.
+pub const LINE_MAX: usize = 199;
+
+/// A byte string of at most `LINE_MAX` bytes, built by appending.
+pub struct Line {
+    buf: [u8; LINE_MAX],
+    len: usize,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Line {
+    /// An empty line.
+    pub const fn new() -> Self {
+        Self {
+            buf: [0; LINE_MAX],
+            len: 0,
+        }
+    }
+
+    /// Appends `bytes`, keeping what fits.
+    pub fn push(&mut self, bytes: &[u8]) -> &mut Self {
+        for &b in bytes {
+            if self.len == LINE_MAX {
+                break;
+            }
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+        self
+    }
+
+    /// Appends `n` in decimal.
+    pub fn push_u64(&mut self, mut n: u64) -> &mut Self {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.push(&digits[i..])
+    }
+
+    /// Bytes pushed so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when nothing has been pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Drops everything after the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// The line's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pushes_text_and_numbers() {
+        let mut line = Line::new();
+        line.push(b"HTTP ").push_u64(503);
+        assert_eq!(line.as_bytes(), b"HTTP 503");
+        let mut zero = Line::new();
+        zero.push_u64(0).push(b"/").push_u64(u64::MAX);
+        assert_eq!(zero.as_bytes(), b"0/18446744073709551615");
+    }
+
+    #[test]
+    fn truncates_at_capacity() {
+        let mut line = Line::new();
+        for _ in 0..100 {
+            line.push(b"abc");
+        }
+        assert_eq!(line.len(), LINE_MAX);
+    }
+}

@@ -1,0 +1,60 @@
+//! Writing to stdout and stderr, and the one-line messages.
+
+use crate::line::{LINE_MAX, Line};
+use rustix::fd::BorrowedFd;
+
+/// Standard output.
+pub const STDOUT: i32 = 1;
+/// Standard error.
+pub const STDERR: i32 = 2;
+
+/// Writes all of `bytes` to `fd` with [`write(2)`]; errors are ignored, since
+/// a probe with a closed or full stderr must still exit with its status.
+///
+/// [`write(2)`]: https://man7.org/linux/man-pages/man2/write.2.html
+pub fn write_all(fd: i32, mut bytes: &[u8]) {
+    // SAFETY: fds 0-2 are open for the whole life of the process, or writes
+    // to them fail with EBADF, which is ignored.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    while !bytes.is_empty() {
+        match rustix::io::write(fd, bytes) {
+            Ok(n) if n > 0 => bytes = &bytes[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            _ => return,
+        }
+    }
+}
+
+/// The longest part of a target's text a message repeats.
+const TARGET_SHOWN: usize = 96;
+
+/// Starts a message line: `scratchprobe: ` and, when given, the target's text
+/// (control bytes shown as `?`, long targets cut with `...`) and `: `.
+pub fn start(target: Option<&[u8]>) -> Line {
+    let mut line = Line::new();
+    line.push(b"scratchprobe: ");
+    if let Some(text) = target {
+        push_printable(&mut line, &text[..text.len().min(TARGET_SHOWN)]);
+        if text.len() > TARGET_SHOWN {
+            line.push(b"...");
+        }
+        line.push(b": ");
+    }
+    line
+}
+
+/// Appends `text` with every byte outside printable ASCII replaced by `?`,
+/// so that nothing a target or a server says can drive a terminal.
+pub fn push_printable(line: &mut Line, text: &[u8]) {
+    for &b in text {
+        line.push(&[if b == b' ' || b.is_ascii_graphic() { b } else { b'?' }]);
+    }
+}
+
+/// Ends `line` with a newline (the last byte is given up if it is full) and
+/// writes it to `fd` in one write.
+pub fn emit(fd: i32, mut line: Line) {
+    line.truncate(LINE_MAX - 1);
+    line.push(b"\n");
+    write_all(fd, line.as_bytes());
+}

@@ -1,0 +1,404 @@
+//! The checks themselves: every target's connection is driven by one `poll`
+//! loop under one deadline, in one thread. Each target is a small state
+//! machine: connect (racing 127.0.0.1 and ::1 for `localhost`), send the
+//! request in one write, read until the answer is known.
+
+use crate::duration;
+use crate::line::Line;
+use crate::loopback::{self, Host};
+use crate::options::{MAX_TARGETS, Options};
+use crate::request;
+use crate::status_line::StatusLine;
+use crate::status_list::StatusList;
+use crate::target::{Check, Endpoint, Target};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::net::{
+    AddressFamily, Ipv4Addr, Ipv6Addr, RecvFlags, SendFlags, SocketAddrAny, SocketAddrUnix,
+    SocketAddrV4, SocketAddrV6, SocketFlags, SocketType,
+};
+use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags};
+
+/// The largest request one target sends.
+pub const REQUEST_MAX: usize = 2048;
+
+/// Where a target's check stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Still waiting on the network.
+    Pending,
+    /// Passed; `Probe::reason` says how (for `-v`).
+    Pass,
+    /// Failed; `Probe::reason` says why.
+    Fail,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Connecting,
+    Sending,
+    Receiving,
+}
+
+/// One target's check in progress.
+pub struct Probe {
+    check: Check,
+    /// The target is a Unix socket, so an AF_UNIX peer is expected.
+    unix: bool,
+    /// One socket per address being raced; the winner ends up in slot 0.
+    sockets: [Option<OwnedFd>; 2],
+    /// The most telling connect error so far.
+    connect_error: Option<Errno>,
+    stage: Stage,
+    request: [u8; REQUEST_MAX],
+    request_len: usize,
+    sent: usize,
+    status_line: StatusLine,
+    statuses: StatusList,
+    /// The result, once known.
+    pub outcome: Outcome,
+    /// Why it failed, or how it passed.
+    pub reason: Line,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Probe {
+    /// A check not started yet.
+    pub const fn new() -> Self {
+        Probe {
+            check: Check::Connect,
+            unix: false,
+            sockets: [None, None],
+            connect_error: None,
+            stage: Stage::Connecting,
+            request: [0; REQUEST_MAX],
+            request_len: 0,
+            sent: 0,
+            status_line: StatusLine::new(),
+            statuses: StatusList::DEFAULT,
+            outcome: Outcome::Pending,
+            reason: Line::new(),
+        }
+    }
+
+    fn fail(&mut self, reason: &[u8]) {
+        self.finish(Outcome::Fail, reason);
+    }
+
+    fn finish(&mut self, outcome: Outcome, reason: &[u8]) {
+        self.outcome = outcome;
+        self.reason.push(reason);
+        self.sockets = [None, None];
+    }
+
+    fn fail_errno(&mut self, errno: Errno) {
+        self.outcome = Outcome::Fail;
+        push_errno(&mut self.reason, errno);
+        self.sockets = [None, None];
+    }
+
+    /// Builds the request and starts connecting.
+    fn start(&mut self, target: &Target, opts: &Options) {
+        self.check = target.check;
+        self.statuses = opts.statuses;
+        if target.check == Check::Http {
+            let req = request::Request {
+                method: opts.method,
+                path: target.path,
+                host_port: target.host_port,
+                headers: opts.headers(),
+            };
+            match request::write(&mut self.request, &req) {
+                Some(len) => self.request_len = len,
+                None => return self.fail(b"request too long"),
+            }
+        }
+        match target.endpoint {
+            Endpoint::Inet(host, port) => {
+                let v4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+                let v6 = SocketAddrV6::new(Ipv6Addr::LOCALHOST, port, 0, 0);
+                match host {
+                    Host::Both => {
+                        self.open(0, AddressFamily::INET, &v4.into());
+                        self.open(1, AddressFamily::INET6, &v6.into());
+                    }
+                    Host::V4(ip) => {
+                        let addr = SocketAddrV4::new(Ipv4Addr::from(ip), port);
+                        self.open(0, AddressFamily::INET, &addr.into());
+                    }
+                    Host::V6Loopback => self.open(0, AddressFamily::INET6, &v6.into()),
+                }
+            }
+            Endpoint::Unix(path) => {
+                self.unix = true;
+                let addr = match path {
+                    [b'@', name @ ..] => SocketAddrUnix::new_abstract_name(name),
+                    _ => SocketAddrUnix::new(path),
+                };
+                match addr {
+                    Ok(addr) => self.open(0, AddressFamily::UNIX, &addr.into()),
+                    Err(e) => self.fail_errno(e),
+                }
+            }
+            Endpoint::File(_) => self.fail(b"not a network target"),
+        }
+    }
+
+    /// Opens a non-blocking socket in `slot` and starts connecting it.
+    fn open(&mut self, slot: usize, family: AddressFamily, addr: &SocketAddrAny) {
+        if self.outcome != Outcome::Pending {
+            return;
+        }
+        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+        let result = rustix::net::socket_with(family, SocketType::STREAM, flags, None)
+            .and_then(|fd| match rustix::net::connect(&fd, addr) {
+                Ok(()) | Err(Errno::INPROGRESS) => Ok(fd),
+                Err(e) => Err(e),
+            });
+        match result {
+            Ok(fd) => self.sockets[slot] = Some(fd),
+            Err(e) => self.connect_failed(slot, e),
+        }
+        // A Unix connect completes at once; a loopback TCP connect may too.
+        if self.sockets[slot].is_some() && family == AddressFamily::UNIX {
+            self.on_ready(slot);
+        }
+    }
+
+    /// One of the raced connects failed; fail the check when none is left.
+    fn connect_failed(&mut self, slot: usize, errno: Errno) {
+        self.sockets[slot] = None;
+        // "Refused" says most: the app is not listening on that family.
+        if self.connect_error.is_none() || errno == Errno::CONNREFUSED {
+            self.connect_error = Some(errno);
+        }
+        if self.sockets.iter().all(Option::is_none) {
+            self.fail_errno(self.connect_error.unwrap_or(Errno::CONNREFUSED));
+        }
+    }
+
+    /// The socket in `slot` is ready for what the stage waits for.
+    fn on_ready(&mut self, slot: usize) {
+        let Some(fd) = &self.sockets[slot] else { return };
+        match self.stage {
+            Stage::Connecting => match rustix::net::sockopt::socket_error(fd) {
+                Ok(Ok(())) => self.on_connected(slot),
+                Ok(Err(e)) | Err(e) => self.connect_failed(slot, e),
+            },
+            Stage::Sending => self.send(),
+            Stage::Receiving => self.receive(),
+        }
+    }
+
+    fn on_connected(&mut self, slot: usize) {
+        // The race is won: the other attempt is closed.
+        let fd = self.sockets[slot].take();
+        self.sockets = [fd, None];
+        if !self.peer_is_allowed() {
+            return self.fail(b"refused: the peer is not a loopback address");
+        }
+        match self.check {
+            Check::Connect => self.finish(Outcome::Pass, b"connected"),
+            _ => {
+                self.stage = Stage::Sending;
+                self.send();
+            }
+        }
+    }
+
+    /// After connect, the peer address is checked once more.
+    fn peer_is_allowed(&self) -> bool {
+        let Some(fd) = &self.sockets[0] else { return false };
+        let Ok(Some(peer)) = rustix::net::getpeername(fd) else {
+            return false;
+        };
+        match peer.address_family() {
+            AddressFamily::INET => SocketAddrV4::try_from(peer)
+                .is_ok_and(|a| loopback::is_loopback_v4(a.ip().octets())),
+            AddressFamily::INET6 => SocketAddrV6::try_from(peer)
+                .is_ok_and(|a| loopback::is_loopback_v6(a.ip().octets())),
+            AddressFamily::UNIX => self.unix,
+            _ => false,
+        }
+    }
+
+    fn send(&mut self) {
+        let Some(fd) = &self.sockets[0] else { return };
+        let rest = &self.request[self.sent..self.request_len];
+        match rustix::net::send(fd, rest, SendFlags::NOSIGNAL) {
+            Ok(n) => {
+                self.sent += n;
+                if self.sent == self.request_len {
+                    self.stage = Stage::Receiving;
+                }
+            }
+            Err(Errno::AGAIN) => {}
+            Err(e) => self.fail_errno(e),
+        }
+    }
+
+    fn receive(&mut self) {
+        let Some(fd) = &self.sockets[0] else { return };
+        let mut buf = [0u8; 512];
+        match rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()) {
+            Ok((0, _)) => self.fail(b"connection closed before the status line"),
+            Ok((n, _)) => self.on_bytes(&buf[..n]),
+            Err(Errno::AGAIN) => {}
+            Err(e) => self.fail_errno(e),
+        }
+    }
+
+    fn on_bytes(&mut self, bytes: &[u8]) {
+        match self.status_line.feed(bytes) {
+            Ok(None) => {}
+            Ok(Some(code)) => {
+                let mut text = Line::new();
+                text.push(b"HTTP ").push_u64(u64::from(code));
+                let passed = self.statuses.contains(code);
+                self.finish(if passed { Outcome::Pass } else { Outcome::Fail }, text.as_bytes());
+            }
+            Err(_) => self.fail(b"malformed status line"),
+        }
+    }
+
+    /// What the check was doing, for the timeout message.
+    fn phase(&self) -> &'static [u8] {
+        match self.stage {
+            Stage::Connecting => b"connecting",
+            Stage::Sending => b"sending the request",
+            Stage::Receiving => b"waiting for the status line",
+        }
+    }
+
+    /// The poll events the socket in `slot` waits for, if any.
+    fn interest(&self, slot: usize) -> Option<PollFlags> {
+        self.sockets[slot].as_ref()?;
+        Some(match self.stage {
+            Stage::Connecting | Stage::Sending => PollFlags::OUT,
+            Stage::Receiving => PollFlags::IN,
+        })
+    }
+}
+
+/// Appends a short text for `errno`: the causes a probe meets, by name.
+pub fn push_errno(line: &mut Line, errno: Errno) {
+    let text: &[u8] = match errno {
+        Errno::CONNREFUSED => b"connection refused",
+        Errno::CONNRESET => b"connection reset",
+        Errno::PIPE => b"connection closed",
+        Errno::NOENT => b"no such file",
+        Errno::ACCESS | Errno::PERM => b"permission denied",
+        Errno::NETUNREACH => b"network unreachable",
+        Errno::ADDRNOTAVAIL => b"address not available",
+        Errno::AFNOSUPPORT => b"address family not supported",
+        Errno::NOTDIR => b"not a directory",
+        Errno::NOTSOCK => b"not a socket",
+        Errno::PROTOTYPE => b"not a stream socket",
+        Errno::AGAIN => b"server busy (backlog full)",
+        Errno::MFILE | Errno::NFILE => b"too many open files",
+        Errno::TIMEDOUT => b"connection timed out",
+        _ => {
+            line.push(b"error ").push_u64(u64::from(errno.raw_os_error().unsigned_abs()));
+            return;
+        }
+    };
+    line.push(text);
+}
+
+/// Checks every probe concurrently until each has an outcome or the deadline
+/// passes.
+#[inline(never)]
+pub fn run_all(probes: &mut [Probe], opts: &Options) {
+    let targets = opts.targets();
+    // The deadline is a timer fd in the poll set: no clock reads needed.
+    let timer = rustix::time::timerfd_create(
+        TimerfdClockId::Monotonic,
+        TimerfdFlags::CLOEXEC | TimerfdFlags::NONBLOCK,
+    );
+    let Ok(timer) = timer else {
+        for probe in probes.iter_mut() {
+            probe.fail(b"cannot create a timer");
+        }
+        return;
+    };
+    let ms = opts.timeout_ms;
+    let deadline = Itimerspec {
+        it_interval: Timespec { tv_sec: 0, tv_nsec: 0 },
+        it_value: Timespec {
+            tv_sec: (ms / 1000) as i64,
+            tv_nsec: ((ms % 1000) * 1_000_000) as i64,
+        },
+    };
+    if rustix::time::timerfd_settime(&timer, TimerfdTimerFlags::empty(), &deadline).is_err() {
+        for probe in probes.iter_mut() {
+            probe.fail(b"cannot set the deadline");
+        }
+        return;
+    }
+    for (probe, (_, target)) in probes.iter_mut().zip(targets) {
+        probe.start(target, opts);
+    }
+    const SLOTS: usize = 1 + 2 * MAX_TARGETS;
+    loop {
+        // Which probe and slot each poll entry belongs to, and what happened.
+        let mut owners = [(0usize, 0usize); SLOTS];
+        let mut ready = [false; SLOTS];
+        let timed_out;
+        {
+            let mut fds: [PollFd; SLOTS] =
+                core::array::from_fn(|_| PollFd::new(&timer, PollFlags::IN));
+            let mut count = 1;
+            for (p, probe) in probes.iter().enumerate() {
+                if probe.outcome != Outcome::Pending {
+                    continue;
+                }
+                for slot in 0..2 {
+                    if let (Some(events), Some(fd)) = (probe.interest(slot), &probe.sockets[slot]) {
+                        fds[count] = PollFd::from_borrowed_fd(fd.as_fd(), events);
+                        owners[count] = (p, slot);
+                        count += 1;
+                    }
+                }
+            }
+            if count == 1 {
+                return;
+            }
+            match poll(&mut fds[..count], None) {
+                Ok(_) => {}
+                Err(Errno::INTR) => continue,
+                Err(e) => {
+                    drop(fds);
+                    for probe in probes.iter_mut().filter(|p| p.outcome == Outcome::Pending) {
+                        probe.fail_errno(e);
+                    }
+                    return;
+                }
+            }
+            timed_out = !fds[0].revents().is_empty();
+            for (i, fd) in fds[..count].iter().enumerate() {
+                ready[i] = !fd.revents().is_empty();
+            }
+        }
+        if timed_out {
+            for probe in probes.iter_mut().filter(|p| p.outcome == Outcome::Pending) {
+                let mut text = Line::new();
+                text.push(b"timed out after ");
+                duration::push(&mut text, ms);
+                text.push(b" while ").push(probe.phase());
+                probe.fail(text.as_bytes());
+            }
+            return;
+        }
+        for (i, &(p, slot)) in owners.iter().enumerate().skip(1) {
+            if ready[i] && probes[p].outcome == Outcome::Pending {
+                probes[p].on_ready(slot);
+            }
+        }
+    }
+}

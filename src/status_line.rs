@@ -1,0 +1,250 @@
+//! The HTTP/1.x status line, parsed as bytes arrive, without buffering: only
+//! `HTTP/1.x SP 3DIGIT` and the byte after it are looked at. Interim 1xx
+//! responses (except 101) are skipped with their headers; the first final
+//! status code is the answer. The reason phrase, headers and body of the final
+//! response are never read.
+
+/// The status line is not `HTTP/1.x SP 3DIGIT (SP | HTAB | CR | LF)` with a
+/// code in 100..=599.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Malformed;
+
+/// The fixed part every status line starts with; `x` is `0` or `1`.
+const PREFIX: &[u8; 9] = b"HTTP/1.x ";
+
+#[derive(Clone, Copy, Debug)]
+enum State {
+    /// At byte `pos` of a status line.
+    Status { pos: u8, code: u16 },
+    /// Inside a line of an interim response's head.
+    InLine,
+    /// At the start of a line of an interim response's head; `cr` after a CR.
+    LineStart { cr: bool },
+}
+
+/// Incremental status-line parser; feed it bytes in any split.
+#[derive(Debug)]
+pub struct StatusLine {
+    state: State,
+}
+
+impl Default for StatusLine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StatusLine {
+    /// A parser waiting for the first byte of a response.
+    pub const fn new() -> Self {
+        Self {
+            state: State::Status { pos: 0, code: 0 },
+        }
+    }
+
+    /// Consumes `input`; returns the final status code as soon as it is known,
+    /// `Ok(None)` when more bytes are needed.
+    pub fn feed(&mut self, input: &[u8]) -> Result<Option<u16>, Malformed> {
+        for &b in input {
+            self.state = match self.state {
+                State::Status { pos, code } => match pos {
+                    0..=8 => {
+                        let want = PREFIX[usize::from(pos)];
+                        let ok = b == want || (want == b'x' && (b == b'0' || b == b'1'));
+                        if !ok {
+                            return Err(Malformed);
+                        }
+                        State::Status { pos: pos + 1, code }
+                    }
+                    9..=11 if b.is_ascii_digit() => State::Status {
+                        pos: pos + 1,
+                        code: code * 10 + u16::from(b - b'0'),
+                    },
+                    12 if matches!(b, b' ' | b'\t' | b'\r' | b'\n') => {
+                        if !(100..=599).contains(&code) {
+                            return Err(Malformed);
+                        }
+                        if code >= 200 || code == 101 {
+                            return Ok(Some(code));
+                        }
+                        if b == b'\n' {
+                            State::LineStart { cr: false }
+                        } else {
+                            State::InLine
+                        }
+                    }
+                    _ => return Err(Malformed),
+                },
+                State::InLine if b == b'\n' => State::LineStart { cr: false },
+                State::InLine => State::InLine,
+                State::LineStart { .. } if b == b'\n' => State::Status { pos: 0, code: 0 },
+                State::LineStart { cr: false } if b == b'\r' => State::LineStart { cr: true },
+                State::LineStart { .. } => State::InLine,
+            };
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(response: &[u8]) -> Result<Option<u16>, Malformed> {
+        StatusLine::new().feed(response)
+    }
+
+    fn bytewise(response: &[u8]) -> Result<Option<u16>, Malformed> {
+        let mut parser = StatusLine::new();
+        for b in response {
+            if let Some(code) = parser.feed(core::slice::from_ref(b))? {
+                return Ok(Some(code));
+            }
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn reads_final_statuses() {
+        for (response, code) in [
+            (&b"HTTP/1.1 200 OK\r\n"[..], 200),
+            (b"HTTP/1.0 404 Not Found\r\n", 404),
+            (b"HTTP/1.1 503\r\n", 503),
+            (b"HTTP/1.1 204\n", 204),
+            (b"HTTP/1.1 302\tFound\n", 302),
+            (b"HTTP/1.1 599 x", 599),
+            (b"HTTP/1.1 101 Switching Protocols\r\n", 101),
+            (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", 200),
+            (b"HTTP/1.1 100 Continue\n\nHTTP/1.1 201 Created\n", 201),
+            (
+                b"HTTP/1.1 100 Continue\r\nA: b\r\nC: d\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.0 200 OK\r\n",
+                200,
+            ),
+        ] {
+            assert_eq!(whole(response), Ok(Some(code)), "{response:?}");
+            assert_eq!(bytewise(response), Ok(Some(code)), "{response:?}");
+        }
+    }
+
+    #[test]
+    fn decides_before_the_reason_phrase_ends() {
+        assert_eq!(whole(b"HTTP/1.1 200 "), Ok(Some(200)));
+        assert_eq!(whole(b"HTTP/1.1 200"), Ok(None));
+        assert_eq!(whole(b"HTTP/1.1 100 Continue\r\n"), Ok(None));
+        assert_eq!(whole(b""), Ok(None));
+    }
+
+    #[test]
+    fn refuses_malformed_lines() {
+        for response in [
+            &b"http/1.1 200 OK\r\n"[..],
+            b"HTTP/1.2 200 OK\r\n",
+            b"HTTP/2 200\r\n",
+            b"HTTP/1.1 20 OK\r\n",
+            b"HTTP/1.1 2000 OK\r\n",
+            b"HTTP/1.1 600 X\r\n",
+            b"HTTP/1.1 099 X\r\n",
+            b"HTTP/1.1  200 OK\r\n",
+            b"HTTP/1.1 200x\r\n",
+            b" HTTP/1.1 200 OK\r\n",
+            b"\r\nHTTP/1.1 200 OK\r\n",
+            b"SSH-2.0-OpenSSH\r\n",
+            b"HTTP/1.1 100 Continue\r\n\r\ngarbage",
+        ] {
+            assert_eq!(whole(response), Err(Malformed), "{response:?}");
+            assert_eq!(bytewise(response), Err(Malformed), "{response:?}");
+        }
+    }
+
+    /// A plain reference: split the response into heads at blank lines, and
+    /// look at each head's first line until a final status appears.
+    fn reference(response: &[u8]) -> Result<Option<u16>, Malformed> {
+        let mut rest = response;
+        loop {
+            let line_end = rest.iter().position(|&b| b == b'\n');
+            // Judge the start of the line as far as it has arrived.
+            let line = &rest[..line_end.unwrap_or(rest.len())];
+            let head = &line[..line.len().min(13)];
+            for (i, &b) in head.iter().enumerate() {
+                let ok = match i {
+                    0..=4 => b == b"HTTP/"[i],
+                    5 => b == b'1',
+                    6 => b == b'.',
+                    7 => b == b'0' || b == b'1',
+                    8 => b == b' ',
+                    9..=11 => b.is_ascii_digit(),
+                    _ => b == b' ' || b == b'\t' || b == b'\r',
+                };
+                if !ok {
+                    return Err(Malformed);
+                }
+            }
+            if head.len() < 13 && line_end.is_none() {
+                return Ok(None);
+            }
+            if head.len() < 12 {
+                return Err(Malformed);
+            }
+            let code: u16 = std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap();
+            if !(100..=599).contains(&code) {
+                return Err(Malformed);
+            }
+            if code >= 200 || code == 101 {
+                return Ok(Some(code));
+            }
+            // Skip this interim head: up to the first empty line.
+            let Some(line_end) = line_end else {
+                return Ok(None);
+            };
+            let text = &rest[line_end + 1..];
+            let mut i = 0;
+            loop {
+                let Some(nl) = text[i..].iter().position(|&b| b == b'\n') else {
+                    return Ok(None);
+                };
+                let l = &text[i..i + nl];
+                i += nl + 1;
+                if l.is_empty() || l == b"\r" {
+                    break;
+                }
+            }
+            rest = &text[i..];
+        }
+    }
+
+    fn response_strategy() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just(b"HTTP/1.1 ".to_vec()),
+            Just(b"HTTP/1.0 ".to_vec()),
+            Just(b"100".to_vec()),
+            Just(b"200".to_vec()),
+            Just(b"101".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b" ".to_vec()),
+            Just(b"X: y".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..4),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_reference(response in response_strategy()) {
+            proptest::prop_assert_eq!(whole(&response), reference(&response));
+            proptest::prop_assert_eq!(bytewise(&response), reference(&response));
+        }
+
+        #[test]
+        fn any_split_gives_the_same_answer(response in response_strategy(), cut in 0usize..64) {
+            let cut = cut.min(response.len());
+            let mut parser = StatusLine::new();
+            let split = match parser.feed(&response[..cut]) {
+                Ok(None) => parser.feed(&response[cut..]),
+                other => other,
+            };
+            proptest::prop_assert_eq!(split, whole(&response));
+        }
+    }
+}
