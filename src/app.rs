@@ -2,7 +2,7 @@
 
 use crate::env::{self, ExpandError};
 use crate::idle;
-use crate::options::{self, Command, UsageError};
+use crate::options::{self, Command, Options, UsageError};
 use crate::output::{self, STDERR, STDOUT};
 use crate::probe::{self, Outcome, Probe};
 use crate::target::TargetError;
@@ -45,8 +45,9 @@ pub fn run<'e>(args: impl Iterator<Item = &'e [u8]>, environ: impl Iterator<Item
         *entry = this;
         count += 1;
     }
-    let opts = match options::parse(&expanded[..count]) {
-        Ok(Command::Run(opts)) => opts,
+    let mut opts = Options::new();
+    match opts.parse(&expanded[..count]) {
+        Ok(Command::Run) => {}
         Ok(Command::Help) => {
             output::write_all(STDOUT, HELP);
             return 0;
@@ -56,7 +57,7 @@ pub fn run<'e>(args: impl Iterator<Item = &'e [u8]>, environ: impl Iterator<Item
             return 0;
         }
         Err(e) => return usage_error(e),
-    };
+    }
     if opts.idle {
         idle::wait_for_stop();
         return 0;

@@ -5,6 +5,7 @@
 
 pub mod duration;
 pub mod env;
+pub mod files;
 pub mod line;
 pub mod status_line;
 pub mod loopback;

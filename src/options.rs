@@ -50,9 +50,10 @@ impl<'a> Options<'a> {
 }
 
 /// What the command line asks for.
-pub enum Command<'a> {
-    /// Check the targets (or idle).
-    Run(Options<'a>),
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Check the targets (or idle), as the options say.
+    Run,
     /// Print the help text.
     Help,
     /// Print the version.
@@ -76,88 +77,105 @@ pub enum UsageError<'a> {
     Target(&'a [u8], TargetError<'a>),
 }
 
-/// Parses the arguments after the program name.
-#[inline(never)]
-pub fn parse<'a>(args: &[&'a [u8]]) -> Result<Command<'a>, UsageError<'a>> {
-    let mut opts = Options {
-        timeout_ms: DEFAULT_TIMEOUT_MS,
-        statuses: StatusList::DEFAULT,
-        method: b"GET",
-        headers: [&[]; MAX_HEADERS],
-        header_count: 0,
-        verbose: false,
-        idle: false,
-        targets: [(&[], EMPTY_TARGET); MAX_TARGETS],
-        target_count: 0,
-    };
-    let mut i = 0;
-    let mut only_targets = false;
-    while let Some(&arg) = args.get(i) {
-        i += 1;
-        if only_targets || arg.first() != Some(&b'-') || arg == b"-" {
-            let target = target::parse(arg).map_err(|e| UsageError::Target(arg, e))?;
-            *opts
-                .targets
-                .get_mut(opts.target_count)
-                .ok_or(UsageError::TooMany("targets"))? = (arg, target);
-            opts.target_count += 1;
-            continue;
+/// Every option, short and long; the first four take a value. Looked up in a
+/// table rather than matched, which keeps the code small.
+const NAMES: [(&[u8], &[u8]); 8] = [
+    (b"-t", b"--timeout"),
+    (b"-s", b"--status"),
+    (b"-X", b"--method"),
+    (b"-H", b"--header"),
+    (b"-v", b"--verbose"),
+    (b"-h", b"--help"),
+    (b"-V", b"--version"),
+    (b"--idle", b"--idle"),
+];
+
+impl<'a> Options<'a> {
+    /// The defaults, before any argument.
+    pub const fn new() -> Self {
+        Options {
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            statuses: StatusList::DEFAULT,
+            method: b"GET",
+            headers: [&[]; MAX_HEADERS],
+            header_count: 0,
+            verbose: false,
+            idle: false,
+            targets: [(&[], EMPTY_TARGET); MAX_TARGETS],
+            target_count: 0,
         }
-        // `--name=value` carries its value; other options take the next argument.
-        let (name, inline) = match arg.iter().position(|&b| b == b'=') {
-            Some(eq) if arg.starts_with(b"--") => (&arg[..eq], Some(&arg[eq + 1..])),
-            _ => (arg, None),
-        };
-        let mut value = || -> Result<&'a [u8], UsageError<'a>> {
-            if let Some(v) = inline {
-                return Ok(v);
-            }
-            let v = args.get(i).ok_or(UsageError::MissingValue(name))?;
+    }
+
+    /// Parses the arguments after the program name into `self`.
+    pub fn parse(&mut self, args: &[&'a [u8]]) -> Result<Command, UsageError<'a>> {
+        let mut i = 0;
+        let mut only_targets = false;
+        while let Some(&arg) = args.get(i) {
             i += 1;
-            Ok(v)
-        };
-        match name {
-            b"--" => only_targets = true,
-            b"-h" | b"--help" => return Ok(Command::Help),
-            b"-V" | b"--version" => return Ok(Command::Version),
-            b"-v" | b"--verbose" => opts.verbose = true,
-            b"--idle" => opts.idle = true,
-            b"-t" | b"--timeout" => {
-                let v = value()?;
-                opts.timeout_ms = duration::parse_ms(v).ok_or(UsageError::BadValue("timeout", v))?;
+            if only_targets || arg.first() != Some(&b'-') || arg == b"-" {
+                let target = target::parse(arg).map_err(|e| UsageError::Target(arg, e))?;
+                let slot = self.targets.get_mut(self.target_count);
+                *slot.ok_or(UsageError::TooMany("targets"))? = (arg, target);
+                self.target_count += 1;
+                continue;
             }
-            b"-s" | b"--status" => {
-                let v = value()?;
-                opts.statuses = StatusList::parse(v).ok_or(UsageError::BadValue("status list", v))?;
+            if arg == b"--" {
+                only_targets = true;
+                continue;
             }
-            b"-X" | b"--method" => {
-                let v = value()?;
-                if !request::is_token(v) {
-                    return Err(UsageError::BadValue("method", v));
+            // `--name=value` carries its value; other options take the next argument.
+            let (name, inline) = match arg.iter().position(|&b| b == b'=') {
+                Some(eq) if arg.starts_with(b"--") => (&arg[..eq], Some(&arg[eq + 1..])),
+                _ => (arg, None),
+            };
+            let which = NAMES.iter().position(|&(short, long)| name == short || name == long);
+            let which = which.ok_or(UsageError::UnknownOption(name))?;
+            if which >= 4 {
+                if inline.is_some() {
+                    return Err(UsageError::UnknownOption(arg));
                 }
-                opts.method = v;
-            }
-            b"-H" | b"--header" => {
-                let v = value()?;
-                if request::split_header(v).is_none() {
-                    return Err(UsageError::BadValue("header", v));
+                match which {
+                    4 => self.verbose = true,
+                    5 => return Ok(Command::Help),
+                    6 => return Ok(Command::Version),
+                    _ => self.idle = true,
                 }
-                *opts
-                    .headers
-                    .get_mut(opts.header_count)
-                    .ok_or(UsageError::TooMany("headers"))? = v;
-                opts.header_count += 1;
+                continue;
             }
-            _ => return Err(UsageError::UnknownOption(name)),
+            let value = match inline {
+                Some(v) => v,
+                None => {
+                    i += 1;
+                    args.get(i - 1).ok_or(UsageError::MissingValue(name))?
+                }
+            };
+            let bad = match which {
+                0 => duration::parse_ms(value).map(|ms| self.timeout_ms = ms).ok_or("timeout"),
+                1 => StatusList::parse(value).map(|list| self.statuses = list).ok_or("status list"),
+                2 => request::is_token(value).then(|| self.method = value).ok_or("method"),
+                _ => match request::split_header(value) {
+                    None => Err("header"),
+                    Some(_) => {
+                        let slot = self.headers.get_mut(self.header_count);
+                        *slot.ok_or(UsageError::TooMany("headers"))? = value;
+                        self.header_count += 1;
+                        Ok(())
+                    }
+                },
+            };
+            bad.map_err(|what| UsageError::BadValue(what, value))?;
         }
-        if inline.is_some() && !matches!(name, b"-t" | b"--timeout" | b"-s" | b"--status" | b"-X" | b"--method" | b"-H" | b"--header") {
-            return Err(UsageError::UnknownOption(arg));
+        if self.target_count == 0 && !self.idle {
+            return Err(UsageError::NoTarget);
         }
+        Ok(Command::Run)
     }
-    if opts.target_count == 0 && !opts.idle {
-        return Err(UsageError::NoTarget);
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Self::new()
     }
-    Ok(Command::Run(opts))
 }
 
 const EMPTY_TARGET: Target<'static> = Target {
@@ -173,10 +191,9 @@ mod tests {
 
     fn run<'a>(args: &[&'a str]) -> Result<Options<'a>, UsageError<'a>> {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        match parse(&args)? {
-            Command::Run(opts) => Ok(opts),
-            _ => panic!("not a run"),
-        }
+        let mut opts = Options::new();
+        assert_eq!(opts.parse(&args)?, Command::Run);
+        Ok(opts)
     }
 
     #[test]
@@ -200,8 +217,8 @@ mod tests {
     #[test]
     fn help_and_version_win() {
         let args: [&[u8]; 2] = [b"-V", b"nonsense://"];
-        assert!(matches!(parse(&args), Ok(Command::Version)));
-        assert!(matches!(parse(&[b"--help"]), Ok(Command::Help)));
+        assert_eq!(Options::new().parse(&args), Ok(Command::Version));
+        assert_eq!(Options::new().parse(&[b"--help"]), Ok(Command::Help));
     }
 
     #[test]

@@ -146,7 +146,10 @@ impl Probe {
                     Err(e) => self.fail_errno(e),
                 }
             }
-            Endpoint::File(_) => self.fail(b"not a network target"),
+            Endpoint::File(path) => {
+                let passed = crate::files::check(target.check, path, &mut self.reason);
+                self.outcome = if passed { Outcome::Pass } else { Outcome::Fail };
+            }
         }
     }
 
