@@ -59,13 +59,21 @@ pub fn run<'e>(args: impl Iterator<Item = &'e [u8]>, environ: impl Iterator<Item
         Err(e) => return usage_error(e),
     }
     if opts.idle {
+        let _ = crate::seccomp::install();
         idle::wait_for_stop();
         return 0;
     }
     let targets = opts.targets();
-    let mut probes = [const { Probe::new() }; options::MAX_TARGETS];
+    let mut probes: [Probe; options::MAX_TARGETS] = core::array::from_fn(|_| Probe::new());
     let probes = &mut probes[..targets.len()];
-    probe::run_all(probes, &opts);
+    let sandbox = probe::run_all(probes, &opts);
+    if let (Err(e), true) = (sandbox, opts.verbose) {
+        let mut line = output::start(None);
+        line.push(b"running unfiltered: the kernel refused the seccomp filter (");
+        probe::push_errno(&mut line, e);
+        line.push(b")");
+        output::emit(STDOUT, line);
+    }
     let mut status = 0;
     for (probe, (text, _)) in probes.iter().zip(targets) {
         let passed = probe.outcome == Outcome::Pass;

@@ -25,7 +25,6 @@ fn is_name_byte(b: u8) -> bool {
 /// number of bytes written. `${NAME:-default}` uses the default when NAME is
 /// unset or empty, as in sh; the default is taken literally. A `$` followed by
 /// anything but a name, `{` or `$` stays as it is.
-#[inline(never)]
 pub fn expand<'a>(
     arg: &'a [u8],
     lookup: impl Fn(&[u8]) -> Option<&'a [u8]>,

@@ -13,6 +13,7 @@ pub mod status_list;
 pub mod target;
 pub mod options;
 pub mod request;
+pub mod seccomp;
 pub mod app;
 pub mod idle;
 pub mod output;

@@ -66,7 +66,6 @@ pub enum TargetError<'a> {
 use TargetError::Invalid;
 
 /// Parses one target.
-#[inline(never)]
 pub fn parse(text: &[u8]) -> Result<Target<'_>, TargetError<'_>> {
     let (scheme, rest) = match text.windows(3).position(|w| w == b"://") {
         Some(i) => (&text[..i], &text[i + 3..]),
