@@ -100,6 +100,7 @@ fn usage(what: &[u8], arg: Option<&[u8]>) -> i32 {
     1
 }
 
+#[inline(never)]
 fn usage_error(e: UsageError) -> i32 {
     match e {
         UsageError::UnknownOption(name) => usage(b"unknown option ", Some(name)),

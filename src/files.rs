@@ -2,7 +2,9 @@
 //! flag (`?absent`), a pending-updates report (`?empty`), or plain existence.
 //! Files are only ever opened read-only, and before the sandbox closes `open`.
 
+use crate::bytes;
 use crate::duration;
+use core::ffi::CStr;
 use crate::line::Line;
 use crate::output;
 use crate::probe::push_errno;
@@ -13,6 +15,11 @@ use rustix::io::Errno;
 /// Checks the file at `path`; returns whether it passed, with the reason (or,
 /// for `-v`, what was seen) in `reason`.
 pub fn check(check: Check, path: &[u8], reason: &mut Line) -> bool {
+    let mut buf = [0u8; bytes::PATH_MAX];
+    let Some(path) = bytes::c_path(path, &mut buf) else {
+        reason.push(b"bad file path");
+        return false;
+    };
     if check == Check::FileEmpty {
         return check_empty(path, reason);
     }
@@ -55,7 +62,7 @@ pub fn check(check: Check, path: &[u8], reason: &mut Line) -> bool {
 }
 
 /// Passes when the file is missing or empty; otherwise says its first line.
-fn check_empty(path: &[u8], reason: &mut Line) -> bool {
+fn check_empty(path: &CStr, reason: &mut Line) -> bool {
     // NONBLOCK: a FIFO must not hang the probe; NOCTTY: nor a terminal adopt it.
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
     let fd = match rustix::fs::open(path, flags, Mode::empty()) {

@@ -3,6 +3,7 @@
 //! are tested on the host; `main.rs` is only the entry point.
 #![cfg_attr(not(test), no_std)]
 
+pub mod bytes;
 pub mod duration;
 pub mod env;
 pub mod files;

@@ -2,6 +2,8 @@
 //! addresses a connected socket may have. Nothing here resolves names; a host
 //! is either one of a few fixed spellings or refused.
 
+use crate::bytes;
+
 /// Where a host text says to connect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Host {
@@ -39,14 +41,14 @@ pub fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
 /// Applies the loopback rule to a host as written in a target (IPv6 inside
 /// brackets). `None` means refused.
 pub fn parse_host(text: &[u8]) -> Option<Host> {
-    if text.is_empty() || text.eq_ignore_ascii_case(b"localhost") {
+    if text.is_empty() || bytes::eq_ignore_case(text, b"localhost") {
         return Some(Host::Both);
     }
     if let [b'[', inner @ .., b']'] = text {
         if inner == b"::1" || inner == b"::" {
             return Some(Host::V6Loopback);
         }
-        let mapped = inner.get(..7).filter(|p| p.eq_ignore_ascii_case(b"::ffff:"))?;
+        let mapped = inner.get(..7).filter(|p| bytes::eq_ignore_case(p, b"::ffff:"))?;
         let ip = parse_ipv4(&inner[mapped.len()..])?;
         return (ip[0] == 127).then_some(Host::V4(ip));
     }

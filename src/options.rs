@@ -107,6 +107,7 @@ impl<'a> Options<'a> {
     }
 
     /// Parses the arguments after the program name into `self`.
+    #[inline(never)]
     pub fn parse(&mut self, args: &[&'a [u8]]) -> Result<Command, UsageError<'a>> {
         let mut i = 0;
         let mut only_targets = false;

@@ -140,7 +140,13 @@ impl Probe {
                 self.unix = true;
                 let addr = match path {
                     [b'@', name @ ..] => SocketAddrUnix::new_abstract_name(name),
-                    _ => SocketAddrUnix::new(path),
+                    _ => {
+                        let mut buf = [0u8; crate::bytes::PATH_MAX];
+                        match crate::bytes::c_path(path, &mut buf) {
+                            Some(path) => SocketAddrUnix::new(path),
+                            None => Err(Errno::NAMETOOLONG),
+                        }
+                    }
                 };
                 match addr {
                     Ok(addr) => self.open(0, AddressFamily::UNIX, &addr.into()),
@@ -318,6 +324,7 @@ pub fn push_errno(line: &mut Line, errno: Errno) {
 /// Checks every probe concurrently until each has an outcome or the deadline
 /// passes. File targets are checked first; then the sandbox is installed
 /// (its result is returned), then the network targets start.
+#[inline(never)]
 pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
     let targets = opts.targets();
     // The deadline is a timer fd in the poll set: no clock reads needed.

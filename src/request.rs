@@ -9,7 +9,7 @@ pub fn is_token(text: &[u8]) -> bool {
     !text.is_empty()
         && text
             .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            .all(|&b| b.is_ascii_alphanumeric() || crate::bytes::has(b"!#$%&'*+-.^_`|~", b))
 }
 
 /// Splits `Name: value` into the name and the value without surrounding
@@ -50,7 +50,7 @@ pub fn write(out: &mut [u8], req: &Request) -> Option<usize> {
     let given = |name: &[u8]| {
         req.headers
             .iter()
-            .any(|h| split_header(h).is_some_and(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .any(|h| split_header(h).is_some_and(|(n, _)| crate::bytes::eq_ignore_case(n, name)))
     };
     if !given(b"Host") {
         w.put(b"Host: localhost")?;

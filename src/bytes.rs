@@ -1,0 +1,43 @@
+//! Small byte-string helpers, written as plain loops: core's versions are
+//! vectorised, several times larger, and buy nothing on strings this short.
+
+use core::ffi::CStr;
+
+/// ASCII case-insensitive equality.
+pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+}
+
+/// True when `byte` occurs in `haystack`.
+pub fn has(haystack: &[u8], byte: u8) -> bool {
+    haystack.iter().any(|&b| b == byte)
+}
+
+/// Longest path passed to the kernel, NUL included (`PATH_MAX`).
+pub const PATH_MAX: usize = 4096;
+
+/// Copies `path` into `buf` with a NUL after it, for the kernel; `None` when
+/// it does not fit or holds a NUL. One shared conversion, instead of one
+/// inlined at every rustix call that takes a path.
+pub fn c_path<'b>(path: &[u8], buf: &'b mut [u8; PATH_MAX]) -> Option<&'b CStr> {
+    let with_nul = buf.get_mut(..=path.len())?;
+    with_nul[..path.len()].copy_from_slice(path);
+    with_nul[path.len()] = 0;
+    CStr::from_bytes_with_nul(with_nul).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert!(eq_ignore_case(b"LocalHost", b"localhost"));
+        assert!(!eq_ignore_case(b"localhost.", b"localhost"));
+        assert!(has(b"a:b", b':') && !has(b"ab", b':'));
+        let mut buf = [0u8; PATH_MAX];
+        assert_eq!(c_path(b"/tmp/x", &mut buf).unwrap().to_bytes(), b"/tmp/x");
+        assert!(c_path(b"a\0b", &mut buf).is_none());
+        assert!(c_path(&[b'a'; PATH_MAX], &mut buf).is_none());
+    }
+}
