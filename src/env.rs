@@ -13,14 +13,6 @@ pub enum ExpandError<'a> {
     TooLong,
 }
 
-fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_'
-}
-
-fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
 /// Expands `arg` into `out`, looking variables up with `lookup`; returns the
 /// number of bytes written. `${NAME:-default}` uses the default when NAME is
 /// unset or empty, as in sh; the default is taken literally. A `$` followed by
@@ -31,64 +23,61 @@ pub fn expand<'a>(
     out: &mut [u8],
 ) -> Result<usize, ExpandError<'a>> {
     let mut len = 0;
-    let mut emit = |bytes: &[u8]| -> Result<(), ExpandError<'a>> {
-        let end = len + bytes.len();
-        out.get_mut(len..end)
-            .ok_or(ExpandError::TooLong)?
-            .copy_from_slice(bytes);
-        len = end;
-        Ok(())
-    };
     let mut i = 0;
     while i < arg.len() {
         let rest = &arg[i..];
-        if rest[0] != b'$' {
-            emit(&rest[..1])?;
-            i += 1;
-            continue;
-        }
-        match rest.get(1) {
-            Some(b'$') => {
-                emit(b"$")?;
-                i += 2;
-            }
-            Some(b'{') => {
+        // Each step yields the text to append and how much of `arg` it used.
+        let (text, used): (&[u8], usize) = match (rest[0], rest.get(1)) {
+            (b'$', Some(b'$')) => (b"$", 2),
+            (b'$', Some(b'{')) => {
                 let close = rest
                     .iter()
                     .position(|&b| b == b'}')
                     .ok_or(ExpandError::BadSyntax)?;
                 let inner = &rest[2..close];
-                let name_len = inner.iter().take_while(|&&b| is_name_byte(b)).count();
+                let name_len = name_len(inner);
                 let name = &inner[..name_len];
                 let default = match &inner[name_len..] {
                     [] => None,
                     [b':', b'-', default @ ..] => Some(default),
                     _ => return Err(ExpandError::BadSyntax),
                 };
-                if !name.first().is_some_and(|&b| is_name_start(b)) {
+                if name.is_empty() {
                     return Err(ExpandError::BadSyntax);
                 }
-                match (lookup(name), default) {
-                    (Some(value), Some(default)) if value.is_empty() => emit(default)?,
-                    (Some(value), _) => emit(value)?,
-                    (None, Some(default)) => emit(default)?,
+                let value = match (lookup(name), default) {
+                    (Some(value), Some(default)) if value.is_empty() => default,
+                    (Some(value), _) => value,
+                    (None, Some(default)) => default,
                     (None, None) => return Err(ExpandError::Unset(name)),
-                }
-                i += close + 1;
+                };
+                (value, close + 1)
             }
-            Some(&b) if is_name_start(b) => {
-                let name_len = rest[1..].iter().take_while(|&&b| is_name_byte(b)).count();
-                let name = &rest[1..1 + name_len];
-                emit(lookup(name).ok_or(ExpandError::Unset(name))?)?;
-                i += 1 + name_len;
+            (b'$', Some(_)) if name_len(&rest[1..]) > 0 => {
+                let name = &rest[1..1 + name_len(&rest[1..])];
+                (lookup(name).ok_or(ExpandError::Unset(name))?, 1 + name.len())
             }
-            _ => {
-                emit(b"$")?;
-                i += 1;
-            }
-        }
+            _ => (&rest[..1], 1),
+        };
+        let end = len + text.len();
+        out.get_mut(len..end)
+            .ok_or(ExpandError::TooLong)?
+            .copy_from_slice(text);
+        len = end;
+        i += used;
     }
     Ok(len)
+}
+
+/// Length of the variable name at the start of `text`: a letter or `_`,
+/// then letters, digits and `_`.
+fn name_len(text: &[u8]) -> usize {
+    match text.first() {
+        Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
+            text.iter().take_while(|&&b| b.is_ascii_alphanumeric() || b == b'_').count()
+        }
+        _ => 0,
+    }
 }
 
 /// Looks `name` up in a list of `NAME=value` entries (the process environment).

@@ -14,6 +14,7 @@ use rustix::io::Errno;
 
 /// Checks the file at `path`; returns whether it passed, with the reason (or,
 /// for `-v`, what was seen) in `reason`.
+#[inline(never)]
 pub fn check(check: Check, path: &[u8], reason: &mut Line) -> bool {
     let mut buf = [0u8; bytes::PATH_MAX];
     let Some(path) = bytes::c_path(path, &mut buf) else {
