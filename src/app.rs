@@ -17,7 +17,10 @@ const VERSION: &[u8] = concat!("scratchprobe ", env!("CARGO_PKG_VERSION"), "\n")
 
 /// Runs the probe with `args` (without the program name) and the process
 /// environment; returns the exit status, 0 or 1.
-pub fn run<'e>(args: impl Iterator<Item = &'e [u8]>, environ: impl Iterator<Item = &'e [u8]> + Clone) -> i32 {
+pub fn run<'e>(
+    args: impl Iterator<Item = &'e [u8]>,
+    environ: impl Iterator<Item = &'e [u8]> + Clone,
+) -> i32 {
     let mut arena = [0u8; ARENA];
     let mut free = &mut arena[..];
     let mut expanded: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];

@@ -9,6 +9,7 @@ pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// True when `byte` occurs in `haystack`.
+#[allow(clippy::manual_contains)] // `contains` is the vectorised one
 pub fn has(haystack: &[u8], byte: u8) -> bool {
     haystack.iter().any(|&b| b == byte)
 }

@@ -51,7 +51,9 @@ pub fn parse_ms(text: &[u8]) -> Option<u64> {
             _ => return None,
         };
         rest = &rest[unit_len..];
-        let part = whole.checked_mul(unit_ms)?.checked_add(thousandths * unit_ms / 1000)?;
+        let part = whole
+            .checked_mul(unit_ms)?
+            .checked_add(thousandths * unit_ms / 1000)?;
         total = total.checked_add(part)?;
         if total > MAX_MS {
             return None;
@@ -62,7 +64,7 @@ pub fn parse_ms(text: &[u8]) -> Option<u64> {
 
 /// Appends a duration the short way: `2s`, `90s`, `250ms`, `1500ms`.
 pub fn push(line: &mut Line, ms: u64) {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         line.push_u64(ms / 1000).push(b"s");
     } else {
         line.push_u64(ms).push(b"ms");
@@ -95,8 +97,23 @@ mod tests {
     #[test]
     fn refuses_everything_else() {
         for text in [
-            "", "0", "0s", "s", "ms", "-1", "1x", "1 s", "1.", ".", "1m2", "25h", "1s1", "+1",
-            "99999999999999999999", "1.5.5", "2S",
+            "",
+            "0",
+            "0s",
+            "s",
+            "ms",
+            "-1",
+            "1x",
+            "1 s",
+            "1.",
+            ".",
+            "1m2",
+            "25h",
+            "1s1",
+            "+1",
+            "99999999999999999999",
+            "1.5.5",
+            "2S",
         ] {
             assert_eq!(parse_ms(text.as_bytes()), None, "{text}");
         }
@@ -104,7 +121,12 @@ mod tests {
 
     #[test]
     fn prints_short_forms() {
-        for (ms, text) in [(2000, "2s"), (90_000, "90s"), (250, "250ms"), (1500, "1500ms")] {
+        for (ms, text) in [
+            (2000, "2s"),
+            (90_000, "90s"),
+            (250, "250ms"),
+            (1500, "1500ms"),
+        ] {
             let mut line = Line::new();
             push(&mut line, ms);
             assert_eq!(line.as_bytes(), text.as_bytes());

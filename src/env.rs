@@ -46,7 +46,7 @@ pub fn expand<'a>(
                     return Err(ExpandError::BadSyntax);
                 }
                 let value = match (lookup(name), default) {
-                    (Some(value), Some(default)) if value.is_empty() => default,
+                    (Some([]), Some(default)) => default,
                     (Some(value), _) => value,
                     (None, Some(default)) => default,
                     (None, None) => return Err(ExpandError::Unset(name)),
@@ -55,7 +55,10 @@ pub fn expand<'a>(
             }
             (b'$', Some(_)) if name_len(&rest[1..]) > 0 => {
                 let name = &rest[1..1 + name_len(&rest[1..])];
-                (lookup(name).ok_or(ExpandError::Unset(name))?, 1 + name.len())
+                (
+                    lookup(name).ok_or(ExpandError::Unset(name))?,
+                    1 + name.len(),
+                )
             }
             _ => (&rest[..1], 1),
         };
@@ -73,9 +76,10 @@ pub fn expand<'a>(
 /// then letters, digits and `_`.
 fn name_len(text: &[u8]) -> usize {
     match text.first() {
-        Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
-            text.iter().take_while(|&&b| b.is_ascii_alphanumeric() || b == b'_').count()
-        }
+        Some(b) if b.is_ascii_alphabetic() || *b == b'_' => text
+            .iter()
+            .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'_')
+            .count(),
         _ => 0,
     }
 }
@@ -98,7 +102,11 @@ mod tests {
 
     fn run(arg: &str) -> Result<String, String> {
         let mut out = [0u8; 64];
-        match expand(arg.as_bytes(), |name| lookup(ENV.iter().copied(), name), &mut out) {
+        match expand(
+            arg.as_bytes(),
+            |name| lookup(ENV.iter().copied(), name),
+            &mut out,
+        ) {
             Ok(len) => Ok(String::from_utf8(out[..len].to_vec()).unwrap()),
             Err(e) => Err(format!("{e:?}")),
         }
@@ -141,16 +149,27 @@ mod tests {
 
     /// A plain reference: the same rules written with String.
     fn reference(arg: &str) -> Option<String> {
-        let env = |n: &str| ENV.iter().find_map(|e| {
-            let e = std::str::from_utf8(e).unwrap();
-            e.strip_prefix(n).and_then(|v| v.strip_prefix('=')).map(String::from)
-        });
+        let env = |n: &str| {
+            ENV.iter().find_map(|e| {
+                let e = std::str::from_utf8(e).unwrap();
+                e.strip_prefix(n)
+                    .and_then(|v| v.strip_prefix('='))
+                    .map(String::from)
+            })
+        };
         let b: Vec<char> = arg.chars().collect();
         let (mut out, mut i) = (String::new(), 0);
         while i < b.len() {
-            if b[i] != '$' { out.push(b[i]); i += 1; continue; }
+            if b[i] != '$' {
+                out.push(b[i]);
+                i += 1;
+                continue;
+            }
             match b.get(i + 1) {
-                Some('$') => { out.push('$'); i += 2; }
+                Some('$') => {
+                    out.push('$');
+                    i += 2;
+                }
                 Some('{') => {
                     let close = b[i..].iter().position(|&c| c == '}')? + i;
                     let inner: String = b[i + 2..close].iter().collect();
@@ -158,9 +177,14 @@ mod tests {
                         Some((n, d)) => (n.to_string(), Some(d.to_string())),
                         None => (inner.clone(), None),
                     };
-                    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    let ok = name
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                    if !ok { return None; }
+                    if !ok {
+                        return None;
+                    }
                     match (env(&name), default) {
                         (Some(v), Some(d)) if v.is_empty() => out.push_str(&d),
                         (Some(v), _) => out.push_str(&v),
@@ -170,11 +194,17 @@ mod tests {
                     i = close + 1;
                 }
                 Some(&c) if c.is_ascii_alphabetic() || c == '_' => {
-                    let n: String = b[i + 1..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == '_').collect();
+                    let n: String = b[i + 1..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
+                        .collect();
                     out.push_str(&env(&n)?);
                     i += 1 + n.len();
                 }
-                _ => { out.push('$'); i += 1; }
+                _ => {
+                    out.push('$');
+                    i += 1;
+                }
             }
         }
         Some(out)

@@ -4,11 +4,11 @@
 
 use crate::bytes;
 use crate::duration;
-use core::ffi::CStr;
 use crate::line::Line;
 use crate::output;
 use crate::probe::push_errno;
 use crate::target::Check;
+use core::ffi::CStr;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
@@ -48,9 +48,13 @@ pub fn check(check: Check, path: &[u8], reason: &mut Line) -> bool {
             // Whole seconds are precise enough for a heartbeat; a file from the
             // future (clock skew) counts as fresh.
             let age_ms = now.0.saturating_sub(stat.st_mtime).max(0) as u64 * 1000;
-            let age_ms = age_ms.saturating_add(u64::from(now.1 / 1_000_000))
-                .saturating_sub(u64::from(stat.st_mtime_nsec / 1_000_000));
-            reason.push(b"heartbeat ").push_u64(age_ms / 1000).push(b"s old (max ");
+            let age_ms = age_ms
+                .saturating_add(u64::from(now.1 / 1_000_000))
+                .saturating_sub(stat.st_mtime_nsec / 1_000_000);
+            reason
+                .push(b"heartbeat ")
+                .push_u64(age_ms / 1000)
+                .push(b"s old (max ");
             duration::push(reason, max_ms);
             reason.push(b")");
             age_ms <= max_ms
@@ -112,14 +116,28 @@ fn check_empty(path: &CStr, reason: &mut Line) -> bool {
 ///
 /// [`timerfd_create(2)`]: https://man7.org/linux/man-pages/man2/timerfd_create.2.html
 fn wall_clock() -> Option<(i64, u32)> {
-    use rustix::time::{Itimerspec, Timespec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags};
+    use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec};
     // Year 2096: later than any clock this runs under, and within the kernel's range.
     const FAR: i64 = 4_000_000_000;
-    let timer = rustix::time::timerfd_create(TimerfdClockId::Realtime, TimerfdFlags::CLOEXEC).ok()?;
-    let zero = Timespec { tv_sec: 0, tv_nsec: 0 };
-    let at = Itimerspec { it_interval: zero, it_value: Timespec { tv_sec: FAR, tv_nsec: 0 } };
+    let timer =
+        rustix::time::timerfd_create(TimerfdClockId::Realtime, TimerfdFlags::CLOEXEC).ok()?;
+    let zero = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let at = Itimerspec {
+        it_interval: zero,
+        it_value: Timespec {
+            tv_sec: FAR,
+            tv_nsec: 0,
+        },
+    };
     rustix::time::timerfd_settime(&timer, TimerfdTimerFlags::ABSTIME, &at).ok()?;
     let left = rustix::time::timerfd_gettime(&timer).ok()?.it_value;
     let nanos = 1_000_000_000 - left.tv_nsec;
-    Some(if left.tv_nsec == 0 { (FAR - left.tv_sec, 0) } else { (FAR - left.tv_sec - 1, nanos as u32) })
+    Some(if left.tv_nsec == 0 {
+        (FAR - left.tv_sec, 0)
+    } else {
+        (FAR - left.tv_sec - 1, nanos as u32)
+    })
 }

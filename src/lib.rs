@@ -3,19 +3,19 @@
 //! are tested on the host; `main.rs` is only the entry point.
 #![cfg_attr(not(test), no_std)]
 
+pub mod app;
 pub mod bytes;
 pub mod duration;
 pub mod env;
 pub mod files;
-pub mod line;
-pub mod status_line;
-pub mod loopback;
-pub mod status_list;
-pub mod target;
-pub mod options;
-pub mod request;
-pub mod seccomp;
-pub mod app;
 pub mod idle;
+pub mod line;
+pub mod loopback;
+pub mod options;
 pub mod output;
 pub mod probe;
+pub mod request;
+pub mod seccomp;
+pub mod status_line;
+pub mod status_list;
+pub mod target;

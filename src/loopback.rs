@@ -48,7 +48,9 @@ pub fn parse_host(text: &[u8]) -> Option<Host> {
         if inner == b"::1" || inner == b"::" {
             return Some(Host::V6Loopback);
         }
-        let mapped = inner.get(..7).filter(|p| bytes::eq_ignore_case(p, b"::ffff:"))?;
+        let mapped = inner
+            .get(..7)
+            .filter(|p| bytes::eq_ignore_case(p, b"::ffff:"))?;
         let ip = parse_ipv4(&inner[mapped.len()..])?;
         return (ip[0] == 127).then_some(Host::V4(ip));
     }
@@ -137,9 +139,13 @@ mod tests {
     fn peer_checks() {
         assert!(is_loopback_v4([127, 9, 9, 9]));
         assert!(!is_loopback_v4([10, 0, 0, 1]));
-        assert!(is_loopback_v6(Ipv4Addr::new(127, 0, 0, 5).to_ipv6_mapped().octets()));
+        assert!(is_loopback_v6(
+            Ipv4Addr::new(127, 0, 0, 5).to_ipv6_mapped().octets()
+        ));
         assert!(is_loopback_v6(std::net::Ipv6Addr::LOCALHOST.octets()));
-        assert!(!is_loopback_v6(Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped().octets()));
+        assert!(!is_loopback_v6(
+            Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped().octets()
+        ));
         assert!(!is_loopback_v6([0; 16]));
     }
 

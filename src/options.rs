@@ -129,7 +129,9 @@ impl<'a> Options<'a> {
                 Some(eq) if arg.starts_with(b"--") => (&arg[..eq], Some(&arg[eq + 1..])),
                 _ => (arg, None),
             };
-            let which = NAMES.iter().position(|&(short, long)| name == short || name == long);
+            let which = NAMES
+                .iter()
+                .position(|&(short, long)| name == short || name == long);
             let which = which.ok_or(UsageError::UnknownOption(name))?;
             if which >= 4 {
                 if inline.is_some() {
@@ -151,9 +153,15 @@ impl<'a> Options<'a> {
                 }
             };
             let bad = match which {
-                0 => duration::parse_ms(value).map(|ms| self.timeout_ms = ms).ok_or("timeout"),
-                1 => StatusList::parse(value).map(|list| self.statuses = list).ok_or("status list"),
-                2 => request::is_token(value).then(|| self.method = value).ok_or("method"),
+                0 => duration::parse_ms(value)
+                    .map(|ms| self.timeout_ms = ms)
+                    .ok_or("timeout"),
+                1 => StatusList::parse(value)
+                    .map(|list| self.statuses = list)
+                    .ok_or("status list"),
+                2 => request::is_token(value)
+                    .then(|| self.method = value)
+                    .ok_or("method"),
                 _ => match request::split_header(value) {
                     None => Err("header"),
                     Some(_) => {
@@ -199,7 +207,20 @@ mod tests {
 
     #[test]
     fn options_and_targets() {
-        let o = run(&["-t", "500ms", "-s", "200-299,304", "-X", "HEAD", "-H", "A: b", "-v", "http://:8080/", "tcp://127.0.0.1:1"]).unwrap();
+        let o = run(&[
+            "-t",
+            "500ms",
+            "-s",
+            "200-299,304",
+            "-X",
+            "HEAD",
+            "-H",
+            "A: b",
+            "-v",
+            "http://:8080/",
+            "tcp://127.0.0.1:1",
+        ])
+        .unwrap();
         assert_eq!(o.timeout_ms, 500);
         assert!(o.statuses.contains(304) && !o.statuses.contains(302));
         assert_eq!(o.method, b"HEAD");
@@ -207,7 +228,14 @@ mod tests {
         assert!(o.verbose && !o.idle);
         assert_eq!(o.targets().len(), 2);
         assert_eq!(o.targets()[1].0, b"tcp://127.0.0.1:1");
-        let o = run(&["--timeout=1m", "--status=503", "--header", "X: y", "--", "-weird-but-a-target:80"]);
+        let o = run(&[
+            "--timeout=1m",
+            "--status=503",
+            "--header",
+            "X: y",
+            "--",
+            "-weird-but-a-target:80",
+        ]);
         assert!(matches!(o, Err(UsageError::Target(..))));
         let o = run(&["--timeout=1m", "--", ":80"]).unwrap();
         assert_eq!(o.timeout_ms, 60_000);
@@ -225,15 +253,39 @@ mod tests {
     #[test]
     fn usage_errors() {
         assert_eq!(run(&[]).err(), Some(UsageError::NoTarget));
-        assert_eq!(run(&["--bogus", ":80"]).err(), Some(UsageError::UnknownOption(b"--bogus")));
-        assert_eq!(run(&["--verbose=1", ":80"]).err(), Some(UsageError::UnknownOption(b"--verbose=1")));
-        assert_eq!(run(&[":80", "-t"]).err(), Some(UsageError::MissingValue(b"-t")));
-        assert_eq!(run(&["-t", "soon", ":80"]).err(), Some(UsageError::BadValue("timeout", b"soon")));
-        assert_eq!(run(&["-s", "2xx", ":80"]).err(), Some(UsageError::BadValue("status list", b"2xx")));
-        assert_eq!(run(&["-X", "GET /x", ":80"]).err(), Some(UsageError::BadValue("method", b"GET /x")));
-        assert_eq!(run(&["-H", "A: b\r\nC: d", ":80"]).err(), Some(UsageError::BadValue("header", b"A: b\r\nC: d")));
-        assert_eq!(run(&["-H", "nocolon", ":80"]).err(), Some(UsageError::BadValue("header", b"nocolon")));
-        let many: Vec<&str> = std::iter::repeat(":80").take(MAX_TARGETS + 1).collect();
+        assert_eq!(
+            run(&["--bogus", ":80"]).err(),
+            Some(UsageError::UnknownOption(b"--bogus"))
+        );
+        assert_eq!(
+            run(&["--verbose=1", ":80"]).err(),
+            Some(UsageError::UnknownOption(b"--verbose=1"))
+        );
+        assert_eq!(
+            run(&[":80", "-t"]).err(),
+            Some(UsageError::MissingValue(b"-t"))
+        );
+        assert_eq!(
+            run(&["-t", "soon", ":80"]).err(),
+            Some(UsageError::BadValue("timeout", b"soon"))
+        );
+        assert_eq!(
+            run(&["-s", "2xx", ":80"]).err(),
+            Some(UsageError::BadValue("status list", b"2xx"))
+        );
+        assert_eq!(
+            run(&["-X", "GET /x", ":80"]).err(),
+            Some(UsageError::BadValue("method", b"GET /x"))
+        );
+        assert_eq!(
+            run(&["-H", "A: b\r\nC: d", ":80"]).err(),
+            Some(UsageError::BadValue("header", b"A: b\r\nC: d"))
+        );
+        assert_eq!(
+            run(&["-H", "nocolon", ":80"]).err(),
+            Some(UsageError::BadValue("header", b"nocolon"))
+        );
+        let many: Vec<&str> = std::iter::repeat_n(":80", MAX_TARGETS + 1).collect();
         assert_eq!(run(&many).err(), Some(UsageError::TooMany("targets")));
     }
 }

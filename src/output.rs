@@ -47,7 +47,11 @@ pub fn start(target: Option<&[u8]>) -> Line {
 /// so that nothing a target or a server says can drive a terminal.
 pub fn push_printable(line: &mut Line, text: &[u8]) {
     for &b in text {
-        line.push(&[if b == b' ' || b.is_ascii_graphic() { b } else { b'?' }]);
+        line.push(&[if b == b' ' || b.is_ascii_graphic() {
+            b
+        } else {
+            b'?'
+        }]);
     }
 }
 

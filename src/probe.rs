@@ -166,10 +166,12 @@ impl Probe {
             return;
         }
         let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
-        let result = rustix::net::socket_with(family, SocketType::STREAM, flags, None)
-            .and_then(|fd| match rustix::net::connect(&fd, addr) {
-                Ok(()) | Err(Errno::INPROGRESS) => Ok(fd),
-                Err(e) => Err(e),
+        let result =
+            rustix::net::socket_with(family, SocketType::STREAM, flags, None).and_then(|fd| {
+                match rustix::net::connect(&fd, addr) {
+                    Ok(()) | Err(Errno::INPROGRESS) => Ok(fd),
+                    Err(e) => Err(e),
+                }
             });
         match result {
             Ok(fd) => self.sockets[slot] = Some(fd),
@@ -195,7 +197,9 @@ impl Probe {
 
     /// The socket in `slot` is ready for what the stage waits for.
     fn on_ready(&mut self, slot: usize) {
-        let Some(fd) = &self.sockets[slot] else { return };
+        let Some(fd) = &self.sockets[slot] else {
+            return;
+        };
         match self.stage {
             Stage::Connecting => match rustix::net::sockopt::socket_error(fd) {
                 Ok(Ok(())) => self.on_connected(slot),
@@ -224,7 +228,9 @@ impl Probe {
 
     /// After connect, the peer address is checked once more.
     fn peer_is_allowed(&self) -> bool {
-        let Some(fd) = &self.sockets[0] else { return false };
+        let Some(fd) = &self.sockets[0] else {
+            return false;
+        };
         let Ok(Some(peer)) = rustix::net::getpeername(fd) else {
             return false;
         };
@@ -271,7 +277,10 @@ impl Probe {
                 let mut text = Line::new();
                 text.push(b"HTTP ").push_u64(u64::from(code));
                 let passed = self.statuses.contains(code);
-                self.finish(if passed { Outcome::Pass } else { Outcome::Fail }, text.as_bytes());
+                self.finish(
+                    if passed { Outcome::Pass } else { Outcome::Fail },
+                    text.as_bytes(),
+                );
             }
             Err(_) => self.fail(b"malformed status line"),
         }
@@ -314,7 +323,8 @@ pub fn push_errno(line: &mut Line, errno: Errno) {
         Errno::MFILE | Errno::NFILE => b"too many open files",
         Errno::TIMEDOUT => b"connection timed out",
         _ => {
-            line.push(b"error ").push_u64(u64::from(errno.raw_os_error().unsigned_abs()));
+            line.push(b"error ")
+                .push_u64(u64::from(errno.raw_os_error().unsigned_abs()));
             return;
         }
     };
@@ -340,7 +350,10 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
     };
     let ms = opts.timeout_ms;
     let deadline = Itimerspec {
-        it_interval: Timespec { tv_sec: 0, tv_nsec: 0 },
+        it_interval: Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
         it_value: Timespec {
             tv_sec: (ms / 1000) as i64,
             tv_nsec: ((ms % 1000) * 1_000_000) as i64,
@@ -394,7 +407,6 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
                 Ok(_) => {}
                 Err(Errno::INTR) => continue,
                 Err(e) => {
-                    drop(fds);
                     for probe in probes.iter_mut().filter(|p| p.outcome == Outcome::Pending) {
                         probe.fail_errno(e);
                     }

@@ -113,7 +113,12 @@ mod tests {
 
     fn build(method: &str, path: &str, port: Option<u16>, headers: &[&[u8]]) -> String {
         let mut out = [0u8; 512];
-        let req = Request { method: method.as_bytes(), path: path.as_bytes(), host_port: port, headers };
+        let req = Request {
+            method: method.as_bytes(),
+            path: path.as_bytes(),
+            host_port: port,
+            headers,
+        };
         let len = write(&mut out, &req).unwrap();
         String::from_utf8(out[..len].to_vec()).unwrap()
     }
@@ -134,7 +139,17 @@ mod tests {
     #[test]
     fn headers_replace_defaults() {
         assert_eq!(
-            build("GET", "/", None, &[b"host: example", b"X-Test:  1 ", b"user-agent: kube-probe/1.30", b"Accept:"]),
+            build(
+                "GET",
+                "/",
+                None,
+                &[
+                    b"host: example",
+                    b"X-Test:  1 ",
+                    b"user-agent: kube-probe/1.30",
+                    b"Accept:"
+                ]
+            ),
             "GET / HTTP/1.1\r\nConnection: close\r\nhost: example\r\nX-Test: 1\r\nuser-agent: kube-probe/1.30\r\n\r\n"
         );
     }
@@ -143,7 +158,15 @@ mod tests {
     fn header_checks() {
         assert_eq!(split_header(b"A: b"), Some((&b"A"[..], &b"b"[..])));
         assert_eq!(split_header(b"A:"), Some((&b"A"[..], &b""[..])));
-        for bad in [&b"A"[..], b": b", b"A B: c", b"A: b\r\nC: d", b"A: \n", b"A: \0", b"A\r: b"] {
+        for bad in [
+            &b"A"[..],
+            b": b",
+            b"A B: c",
+            b"A: b\r\nC: d",
+            b"A: \n",
+            b"A: \0",
+            b"A\r: b",
+        ] {
             assert_eq!(split_header(bad), None, "{bad:?}");
         }
         assert!(is_token(b"GET") && is_token(b"M-SEARCH") && !is_token(b"G T") && !is_token(b""));
@@ -152,7 +175,12 @@ mod tests {
     #[test]
     fn refuses_what_does_not_fit() {
         let mut out = [0u8; 40];
-        let req = Request { method: b"GET", path: b"/", host_port: None, headers: &[] };
+        let req = Request {
+            method: b"GET",
+            path: b"/",
+            host_port: None,
+            headers: &[],
+        };
         assert_eq!(write(&mut out, &req), None);
     }
 }

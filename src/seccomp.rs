@@ -100,13 +100,23 @@ mod nr {
 pub const LEN: usize = 18 + nr::ALLOWED.len();
 
 const fn stmt(code: u16, k: u32) -> Insn {
-    Insn { code, jt: 0, jf: 0, k }
+    Insn {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
 }
 
 /// A conditional jump at index `at` to `yes` or `no` (forward only, as BPF
 /// requires).
 const fn jump(code: u16, k: u32, at: usize, yes: usize, no: usize) -> Insn {
-    Insn { code, jt: (yes - at - 1) as u8, jf: (no - at - 1) as u8, k }
+    Insn {
+        code,
+        jt: (yes - at - 1) as u8,
+        jf: (no - at - 1) as u8,
+        k,
+    }
 }
 
 /// Builds the filter: arch check, allowed syscall numbers, the argument
@@ -163,7 +173,10 @@ struct Fprog {
 /// [`seccomp(2)`]: https://man7.org/linux/man-pages/man2/seccomp.2.html
 pub fn install() -> Result<(), rustix::io::Errno> {
     rustix::thread::set_no_new_privs(true)?;
-    let prog = Fprog { len: LEN as u16, filter: PROGRAM.as_ptr() };
+    let prog = Fprog {
+        len: LEN as u16,
+        filter: PROGRAM.as_ptr(),
+    };
     const SECCOMP_SET_MODE_FILTER: usize = 1;
     let ret: isize;
     // SAFETY: rustix has no seccomp wrapper. The syscall reads `prog` and the
@@ -190,7 +203,7 @@ mod tests {
 
     /// A reference interpreter for the few classic-BPF instructions used.
     fn run(nr: u32, arch: u32, args: [u64; 6]) -> u32 {
-        let mut data = vec![0u8; 64];
+        let mut data = [0u8; 64];
         data[0..4].copy_from_slice(&nr.to_le_bytes());
         data[4..8].copy_from_slice(&arch.to_le_bytes());
         for (i, a) in args.iter().enumerate() {
@@ -207,7 +220,11 @@ mod tests {
                 }
                 AND_K => acc &= insn.k,
                 JEQ_K | JGE_K => {
-                    let taken = if insn.code == JEQ_K { acc == insn.k } else { acc >= insn.k };
+                    let taken = if insn.code == JEQ_K {
+                        acc == insn.k
+                    } else {
+                        acc >= insn.k
+                    };
                     pc += usize::from(if taken { insn.jt } else { insn.jf });
                 }
                 RET_K => return insn.k,
@@ -225,8 +242,14 @@ mod tests {
         }
         for family in [AF_INET, AF_INET6, AF_UNIX] {
             let ty = u64::from(SOCK_STREAM | SOCK_FLAGS);
-            assert_eq!(run(nr::SOCKET, ARCH, [family.into(), ty, 0, 0, 0, 0]), RET_ALLOW);
-            assert_eq!(run(nr::SOCKET, ARCH, [family.into(), 1, 0, 0, 0, 0]), RET_ALLOW);
+            assert_eq!(
+                run(nr::SOCKET, ARCH, [family.into(), ty, 0, 0, 0, 0]),
+                RET_ALLOW
+            );
+            assert_eq!(
+                run(nr::SOCKET, ARCH, [family.into(), 1, 0, 0, 0, 0]),
+                RET_ALLOW
+            );
         }
         assert_eq!(run(nr::WRITE, ARCH, [1, 0, 0, 0, 0, 0]), RET_ALLOW);
         assert_eq!(run(nr::WRITE, ARCH, [2, 0, 0, 0, 0, 0]), RET_ALLOW);
@@ -234,13 +257,27 @@ mod tests {
 
     #[test]
     fn kills_everything_else() {
-        let (execve, openat, open) = if cfg!(target_arch = "x86_64") { (59, 257, 2) } else { (221, 56, 56) };
+        let (execve, openat, open) = if cfg!(target_arch = "x86_64") {
+            (59, 257, 2)
+        } else {
+            (221, 56, 56)
+        };
         for n in [execve, openat, open] {
             assert_eq!(run(n, ARCH, [0; 6]), RET_KILL, "syscall {n}");
         }
         // Raw, packet and netlink sockets; datagram sockets of allowed families.
-        for (family, ty) in [(17u32, 3u32), (16, 3), (AF_INET, 2), (AF_INET, 3), (AF_UNIX, 2), (AF_INET6, 5)] {
-            assert_eq!(run(nr::SOCKET, ARCH, [family.into(), ty.into(), 0, 0, 0, 0]), RET_KILL);
+        for (family, ty) in [
+            (17u32, 3u32),
+            (16, 3),
+            (AF_INET, 2),
+            (AF_INET, 3),
+            (AF_UNIX, 2),
+            (AF_INET6, 5),
+        ] {
+            assert_eq!(
+                run(nr::SOCKET, ARCH, [family.into(), ty.into(), 0, 0, 0, 0]),
+                RET_KILL
+            );
         }
         assert_eq!(run(nr::WRITE, ARCH, [3, 0, 0, 0, 0, 0]), RET_KILL);
         assert_eq!(run(nr::WRITE, ARCH, [0, 0, 0, 0, 0, 0]), RET_KILL);

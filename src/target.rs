@@ -109,7 +109,11 @@ pub fn parse(text: &[u8]) -> Result<Target<'_>, TargetError<'_>> {
 }
 
 /// `HOST[:PORT][/PATH][?QUERY][#FRAGMENT]`; the fragment is dropped.
-fn inet(check: Check, rest: &[u8], default_port: Option<u16>) -> Result<Target<'_>, TargetError<'_>> {
+fn inet(
+    check: Check,
+    rest: &[u8],
+    default_port: Option<u16>,
+) -> Result<Target<'_>, TargetError<'_>> {
     let authority_len = rest
         .iter()
         .position(|&b| matches!(b, b'/' | b'?' | b'#'))
@@ -236,13 +240,25 @@ mod tests {
         assert_eq!(t.path, b"/healthz?full=1");
         assert_eq!(t.host_port, Some(8080));
         let t = ok("http://localhost/");
-        assert_eq!((t.endpoint, t.host_port), (Endpoint::Inet(Host::Both, 80), None));
+        assert_eq!(
+            (t.endpoint, t.host_port),
+            (Endpoint::Inet(Host::Both, 80), None)
+        );
         assert_eq!(ok("http://127.0.0.2:81").path, b"");
         assert_eq!(ok("http://[::1]:81?x").path, b"?x");
-        assert_eq!(ok("http://[::1]:81").endpoint, Endpoint::Inet(Host::V6Loopback, 81));
-        assert_eq!(ok("localhost:8080/healthz").endpoint, Endpoint::Inet(Host::Both, 8080));
+        assert_eq!(
+            ok("http://[::1]:81").endpoint,
+            Endpoint::Inet(Host::V6Loopback, 81)
+        );
+        assert_eq!(
+            ok("localhost:8080/healthz").endpoint,
+            Endpoint::Inet(Host::Both, 8080)
+        );
         assert_eq!(ok(":8080").endpoint, Endpoint::Inet(Host::Both, 8080));
-        assert_eq!(ok("127.0.0.1").endpoint, Endpoint::Inet(Host::V4([127, 0, 0, 1]), 80));
+        assert_eq!(
+            ok("127.0.0.1").endpoint,
+            Endpoint::Inet(Host::V4([127, 0, 0, 1]), 80)
+        );
         assert_eq!(ok("https://:8443/").check, Check::Https);
     }
 
@@ -258,28 +274,55 @@ mod tests {
     #[test]
     fn local_forms() {
         let u = ok("unix:@admin");
-        assert_eq!((u.check, u.endpoint), (Check::Connect, Endpoint::Unix(b"@admin")));
+        assert_eq!(
+            (u.check, u.endpoint),
+            (Check::Connect, Endpoint::Unix(b"@admin"))
+        );
         let h = ok("http+unix:/run/app.sock:/healthz");
-        assert_eq!((h.endpoint, h.path), (Endpoint::Unix(b"/run/app.sock"), &b"/healthz"[..]));
+        assert_eq!(
+            (h.endpoint, h.path),
+            (Endpoint::Unix(b"/run/app.sock"), &b"/healthz"[..])
+        );
         assert_eq!(ok("http+unix:/run/app.sock").path, b"");
         let g = ok("grpc+unix:/run/g.sock:svc");
-        assert_eq!((g.endpoint, g.path), (Endpoint::Unix(b"/run/g.sock"), &b"svc"[..]));
-        assert_eq!(ok("file:/tmp/hb?max-age=30s").check, Check::FileMaxAge(30_000));
+        assert_eq!(
+            (g.endpoint, g.path),
+            (Endpoint::Unix(b"/run/g.sock"), &b"svc"[..])
+        );
+        assert_eq!(
+            ok("file:/tmp/hb?max-age=30s").check,
+            Check::FileMaxAge(30_000)
+        );
         assert_eq!(ok("file:/tmp/down?absent").check, Check::FileAbsent);
         assert_eq!(ok("file:/tmp/updates?empty").check, Check::FileEmpty);
         assert_eq!(ok("file:/tmp/x").endpoint, Endpoint::File(b"/tmp/x"));
         assert_eq!(err("file:/tmp/x?max-age=5x"), Invalid("bad max-age"));
         assert!(matches!(err("file:/tmp/x?present"), Invalid(_)));
         assert!(matches!(err("unix:"), Invalid(_)));
-        assert!(matches!(err(&format!("unix:/{}", "a".repeat(107))), Invalid(_)));
+        assert!(matches!(
+            err(&format!("unix:/{}", "a".repeat(107))),
+            Invalid(_)
+        ));
     }
 
     #[test]
     fn refusals() {
-        assert_eq!(err("http://10.0.0.5/"), TargetError::NotLoopback(b"10.0.0.5"));
-        assert_eq!(err("http://127.0.0.1@10.0.0.1/"), TargetError::NotLoopback(b"127.0.0.1@10.0.0.1"));
-        assert_eq!(err("example.com:80"), TargetError::NotLoopback(b"example.com"));
-        assert_eq!(err("http://[2001:db8::1]:80/"), TargetError::NotLoopback(b"[2001:db8::1]"));
+        assert_eq!(
+            err("http://10.0.0.5/"),
+            TargetError::NotLoopback(b"10.0.0.5")
+        );
+        assert_eq!(
+            err("http://127.0.0.1@10.0.0.1/"),
+            TargetError::NotLoopback(b"127.0.0.1@10.0.0.1")
+        );
+        assert_eq!(
+            err("example.com:80"),
+            TargetError::NotLoopback(b"example.com")
+        );
+        assert_eq!(
+            err("http://[2001:db8::1]:80/"),
+            TargetError::NotLoopback(b"[2001:db8::1]")
+        );
         assert_eq!(err("http://::1/"), TargetError::NotLoopback(b":"));
         assert_eq!(err("ftp://localhost/"), Invalid("unsupported scheme"));
         assert_eq!(err("http://:0/"), Invalid("bad port"));
@@ -287,7 +330,10 @@ mod tests {
         assert_eq!(err("http://:/"), Invalid("bad port"));
         assert_eq!(err("http://:+80/"), Invalid("bad port"));
         assert_eq!(err("http://:80/a b"), Invalid("invalid character in path"));
-        assert_eq!(err("http://:80/a\r\nX: y"), Invalid("invalid character in path"));
+        assert_eq!(
+            err("http://:80/a\r\nX: y"),
+            Invalid("invalid character in path")
+        );
         assert_eq!(err("http://:80/\0"), Invalid("invalid character in path"));
     }
 
