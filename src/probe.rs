@@ -15,8 +15,8 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::net::{
-    AddressFamily, Ipv4Addr, Ipv6Addr, RecvFlags, SendFlags, SocketAddrAny, SocketAddrUnix,
-    SocketAddrV4, SocketAddrV6, SocketFlags, SocketType,
+    AddressFamily, Ipv4Addr, Ipv6Addr, RecvFlags, SendFlags, SocketAddr, SocketAddrAny,
+    SocketAddrUnix, SocketAddrV4, SocketAddrV6, SocketFlags, SocketType,
 };
 use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags};
 
@@ -231,15 +231,13 @@ impl Probe {
         let Some(fd) = &self.sockets[0] else {
             return false;
         };
-        let Ok(Some(peer)) = rustix::net::getpeername(fd) else {
-            return false;
-        };
-        match peer.address_family() {
-            AddressFamily::INET => SocketAddrV4::try_from(peer)
-                .is_ok_and(|a| loopback::is_loopback_v4(a.ip().octets())),
-            AddressFamily::INET6 => SocketAddrV6::try_from(peer)
-                .is_ok_and(|a| loopback::is_loopback_v6(a.ip().octets())),
-            AddressFamily::UNIX => self.unix,
+        match rustix::net::getpeername(fd) {
+            Ok(Some(peer)) => match SocketAddr::try_from(peer) {
+                Ok(SocketAddr::V4(a)) => loopback::is_loopback_v4(a.ip().octets()),
+                Ok(SocketAddr::V6(a)) => loopback::is_loopback_v6(a.ip().octets()),
+                // Not an IP address: AF_UNIX, the only other family we open.
+                Err(_) => self.unix,
+            },
             _ => false,
         }
     }

@@ -35,49 +35,50 @@ pub struct Request<'a> {
     pub headers: &'a [&'a [u8]],
 }
 
+/// The default headers after `Host`, each replaced by a `-H` of its name.
+const DEFAULTS: [(&[u8], &[u8]); 3] = [
+    (b"User-Agent", USER_AGENT),
+    (b"Accept", b"*/*"),
+    (b"Connection", b"close"),
+];
+
 /// Writes the request into `out`; `None` when it does not fit. A `-H` header
 /// replaces the default header of the same name; one with an empty value
 /// removes it and is not sent, as in curl.
 #[inline(never)]
 pub fn write(out: &mut [u8], req: &Request) -> Option<usize> {
     let mut w = Writer { out, len: 0 };
-    w.put(req.method)?;
-    w.put(b" ")?;
-    if req.path.first() != Some(&b'/') {
-        w.put(b"/")?;
-    }
-    w.put(req.path)?;
-    w.put(b" HTTP/1.1\r\n")?;
-    let given = |name: &[u8]| {
-        req.headers
-            .iter()
-            .any(|h| split_header(h).is_some_and(|(n, _)| crate::bytes::eq_ignore_case(n, name)))
-    };
-    if !given(b"Host") {
-        w.put(b"Host: localhost")?;
+    let slash: &[u8] = if req.path.first() == Some(&b'/') { b"" } else { b"/" };
+    w.put_all(&[req.method, b" ", slash, req.path, b" HTTP/1.1\r\n"])?;
+    if !given(req.headers, b"Host") {
+        w.put_all(&[b"Host: localhost"])?;
         if let Some(port) = req.host_port {
-            w.put(b":")?;
-            w.put_u16(port)?;
+            let mut digits = crate::line::Line::new();
+            digits.push(b":").push_u64(u64::from(port));
+            w.put_all(&[digits.as_bytes()])?;
         }
-        w.put(b"\r\n")?;
+        w.put_all(&[b"\r\n"])?;
     }
-    for (name, value) in [
-        (&b"User-Agent"[..], USER_AGENT),
-        (b"Accept", b"*/*"),
-        (b"Connection", b"close"),
-    ] {
-        if !given(name) {
-            w.header(name, value)?;
+    for (name, value) in DEFAULTS {
+        if !given(req.headers, name) {
+            w.put_all(&[name, b": ", value, b"\r\n"])?;
         }
     }
-    for header in req.headers {
-        let (name, value) = split_header(header)?;
+    for &header in req.headers {
+        let (_, value) = split_header(header)?;
         if !value.is_empty() {
-            w.header(name, value)?;
+            w.put_all(&[header, b"\r\n"])?;
         }
     }
-    w.put(b"\r\n")?;
+    w.put_all(&[b"\r\n"])?;
     Some(w.len)
+}
+
+/// True when a `-H` header has this name.
+fn given(headers: &[&[u8]], name: &[u8]) -> bool {
+    headers.iter().any(|h| {
+        h.get(name.len()) == Some(&b':') && crate::bytes::eq_ignore_case(&h[..name.len()], name)
+    })
 }
 
 struct Writer<'a> {
@@ -86,24 +87,14 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn put(&mut self, bytes: &[u8]) -> Option<()> {
-        let end = self.len + bytes.len();
-        self.out.get_mut(self.len..end)?.copy_from_slice(bytes);
-        self.len = end;
+    /// Appends each part in turn.
+    fn put_all(&mut self, parts: &[&[u8]]) -> Option<()> {
+        for part in parts {
+            let end = self.len + part.len();
+            self.out.get_mut(self.len..end)?.copy_from_slice(part);
+            self.len = end;
+        }
         Some(())
-    }
-
-    fn header(&mut self, name: &[u8], value: &[u8]) -> Option<()> {
-        self.put(name)?;
-        self.put(b": ")?;
-        self.put(value)?;
-        self.put(b"\r\n")
-    }
-
-    fn put_u16(&mut self, n: u16) -> Option<()> {
-        let mut line = crate::line::Line::new();
-        line.push_u64(u64::from(n));
-        self.put(line.as_bytes())
     }
 }
 
@@ -150,7 +141,7 @@ mod tests {
                     b"Accept:"
                 ]
             ),
-            "GET / HTTP/1.1\r\nConnection: close\r\nhost: example\r\nX-Test: 1\r\nuser-agent: kube-probe/1.30\r\n\r\n"
+            "GET / HTTP/1.1\r\nConnection: close\r\nhost: example\r\nX-Test:  1 \r\nuser-agent: kube-probe/1.30\r\n\r\n"
         );
     }
 
