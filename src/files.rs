@@ -21,12 +21,10 @@ pub fn check(check: Check, path: &[u8], reason: &mut Line) -> bool {
         reason.push(b"bad file path");
         return false;
     };
-    if check == Check::FileEmpty {
-        return check_empty(path, reason);
-    }
     let stat = match rustix::fs::stat(path) {
         Ok(stat) => stat,
-        Err(Errno::NOENT) if check == Check::FileAbsent => {
+        // Missing is what `absent` wants, and an empty report too.
+        Err(Errno::NOENT) if matches!(check, Check::FileAbsent | Check::FileEmpty) => {
             reason.push(b"absent");
             return true;
         }
@@ -45,12 +43,9 @@ pub fn check(check: Check, path: &[u8], reason: &mut Line) -> bool {
                 reason.push(b"cannot read the clock");
                 return false;
             };
-            // Whole seconds are precise enough for a heartbeat; a file from the
-            // future (clock skew) counts as fresh.
-            let age_ms = now.0.saturating_sub(stat.st_mtime).max(0) as u64 * 1000;
-            let age_ms = age_ms
-                .saturating_add(u64::from(now.1 / 1_000_000))
-                .saturating_sub(stat.st_mtime_nsec / 1_000_000);
+            // A file from the future (clock skew) counts as fresh.
+            let mtime_ms = stat.st_mtime * 1000 + (stat.st_mtime_nsec / 1_000_000) as i64;
+            let age_ms = now.saturating_sub(mtime_ms).max(0) as u64;
             reason
                 .push(b"heartbeat ")
                 .push_u64(age_ms / 1000)
@@ -59,6 +54,14 @@ pub fn check(check: Check, path: &[u8], reason: &mut Line) -> bool {
             reason.push(b")");
             age_ms <= max_ms
         }
+        Check::FileEmpty if stat.st_size != 0 => {
+            first_line(path, reason);
+            false
+        }
+        Check::FileEmpty => {
+            reason.push(b"empty");
+            true
+        }
         _ => {
             reason.push(b"exists");
             true
@@ -66,48 +69,27 @@ pub fn check(check: Check, path: &[u8], reason: &mut Line) -> bool {
     }
 }
 
-/// Passes when the file is missing or empty; otherwise says its first line.
-fn check_empty(path: &CStr, reason: &mut Line) -> bool {
+/// Says the first line of a report file that should be empty.
+fn first_line(path: &CStr, reason: &mut Line) {
     // NONBLOCK: a FIFO must not hang the probe; NOCTTY: nor a terminal adopt it.
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
-    let fd = match rustix::fs::open(path, flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(Errno::NOENT) => {
-            reason.push(b"absent");
-            return true;
-        }
-        Err(e) => {
-            push_errno(reason, e);
-            return false;
-        }
-    };
     let mut buf = [0u8; 160];
-    match rustix::io::read(&fd, &mut buf) {
-        Ok(0) => {
-            reason.push(b"empty");
-            true
-        }
+    let read =
+        rustix::fs::open(path, flags, Mode::empty()).and_then(|fd| rustix::io::read(&fd, &mut buf));
+    match read {
         Ok(n) => {
             let text = &buf[..n];
-            let first_line = text.split(|&b| b == b'\n').next().unwrap_or(text);
-            output::push_printable(reason, first_line.trim_ascii());
-            if reason.is_empty() {
-                reason.push(b"not empty");
-            }
-            false
+            let line = text.split(|&b| b == b'\n').next().unwrap_or(text);
+            output::push_printable(reason, line.trim_ascii());
         }
-        Err(Errno::ISDIR) => {
-            reason.push(b"is a directory");
-            false
-        }
-        Err(e) => {
-            push_errno(reason, e);
-            false
-        }
+        Err(e) => push_errno(reason, e),
+    }
+    if reason.is_empty() {
+        reason.push(b"not empty");
     }
 }
 
-/// The wall clock as (seconds, nanoseconds) since the epoch.
+/// The wall clock in milliseconds since the epoch.
 ///
 /// Read through a realtime [`timerfd_create(2)`] armed at a fixed absolute
 /// time: what is left until then gives the time now. This costs two syscalls
@@ -115,7 +97,7 @@ fn check_empty(path: &CStr, reason: &mut Line) -> bool {
 /// in a binary this size.
 ///
 /// [`timerfd_create(2)`]: https://man7.org/linux/man-pages/man2/timerfd_create.2.html
-fn wall_clock() -> Option<(i64, u32)> {
+fn wall_clock() -> Option<i64> {
     use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec};
     // Year 2096: later than any clock this runs under, and within the kernel's range.
     const FAR: i64 = 4_000_000_000;
@@ -134,10 +116,5 @@ fn wall_clock() -> Option<(i64, u32)> {
     };
     rustix::time::timerfd_settime(&timer, TimerfdTimerFlags::ABSTIME, &at).ok()?;
     let left = rustix::time::timerfd_gettime(&timer).ok()?.it_value;
-    let nanos = 1_000_000_000 - left.tv_nsec;
-    Some(if left.tv_nsec == 0 {
-        (FAR - left.tv_sec, 0)
-    } else {
-        (FAR - left.tv_sec - 1, nanos as u32)
-    })
+    Some(FAR * 1000 - left.tv_sec * 1000 - left.tv_nsec / 1_000_000)
 }

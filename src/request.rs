@@ -48,7 +48,11 @@ const DEFAULTS: [(&[u8], &[u8]); 3] = [
 #[inline(never)]
 pub fn write(out: &mut [u8], req: &Request) -> Option<usize> {
     let mut w = Writer { out, len: 0 };
-    let slash: &[u8] = if req.path.first() == Some(&b'/') { b"" } else { b"/" };
+    let slash: &[u8] = if req.path.first() == Some(&b'/') {
+        b""
+    } else {
+        b"/"
+    };
     w.put_all(&[req.method, b" ", slash, req.path, b" HTTP/1.1\r\n"])?;
     if !given(req.headers, b"Host") {
         w.put_all(&[b"Host: localhost"])?;
