@@ -13,6 +13,7 @@ use crate::status_list::StatusList;
 use crate::target::{Check, Endpoint, Target};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::FileType;
 use rustix::io::Errno;
 use rustix::net::{
     AddressFamily, Ipv4Addr, Ipv6Addr, RecvFlags, SendFlags, SocketAddr, SocketAddrAny,
@@ -152,6 +153,9 @@ impl Probe {
                     Ok(addr) => self.open(0, AddressFamily::UNIX, &addr.into()),
                     Err(e) => self.fail_errno(e),
                 }
+                if self.outcome == Outcome::Fail {
+                    self.explain_unix_failure(path);
+                }
             }
             Endpoint::File(path) => {
                 let passed = crate::files::check(target.check, path, &mut self.reason);
@@ -181,6 +185,27 @@ impl Probe {
         if self.sockets[slot].is_some() && family == AddressFamily::UNIX {
             self.on_ready(slot);
         }
+    }
+
+    /// Says why a Unix socket refused in the socket's terms: "no such file"
+    /// becomes "no such socket", and a refusal by something that is not a
+    /// socket at all says so.
+    fn explain_unix_failure(&mut self, path: &[u8]) {
+        let mut buf = [0u8; crate::bytes::PATH_MAX];
+        let reason: &[u8] = match self.connect_error {
+            Some(Errno::NOENT) => b"no such socket",
+            Some(Errno::CONNREFUSED) => {
+                match crate::bytes::c_path(path, &mut buf).map(rustix::fs::stat) {
+                    Some(Ok(st)) if FileType::from_raw_mode(st.st_mode) != FileType::Socket => {
+                        b"not a socket"
+                    }
+                    _ => return,
+                }
+            }
+            _ => return,
+        };
+        self.reason = Line::new();
+        self.reason.push(reason);
     }
 
     /// One of the raced connects failed; fail the check when none is left.

@@ -50,8 +50,9 @@ mod nr {
     pub const AUDIT_ARCH: u32 = 0xc000_003e;
     /// x32 syscalls carry bit 30; they and everything above are refused.
     pub const FIRST_REFUSED: u32 = 0x4000_0000;
-    pub const ALLOWED: [u32; 14] = [
+    pub const ALLOWED: [u32; 15] = [
         3,   // close
+        262, // newfstatat (why a Unix socket path refused)
         7,   // poll
         271, // ppoll
         42,  // connect
@@ -75,8 +76,9 @@ mod nr {
 mod nr {
     pub const AUDIT_ARCH: u32 = 0xc000_00b7;
     pub const FIRST_REFUSED: u32 = 0x4000_0000;
-    pub const ALLOWED: [u32; 14] = [
+    pub const ALLOWED: [u32; 15] = [
         57,  // close
+        79,  // newfstatat (why a Unix socket path refused)
         73,  // ppoll
         73,  // ppoll (aarch64 has no poll)
         203, // connect
