@@ -1,0 +1,1275 @@
+//! gRPC health checking (`grpc.health.v1.Health/Check`) over cleartext HTTP/2
+//! with prior knowledge, as byte-in/byte-out code for the poll loop:
+//! `write_request` produces everything we send, in one write; `GrpcCheck`
+//! takes the server's bytes in any split and decides.
+//!
+//! One stream (1), one request, no flow control of our own: the request is a
+//! few hundred bytes and the response a few dozen, far inside the default
+//! 65,535-byte windows. The HPACK dynamic table is off (size 0 in our
+//! SETTINGS), so nothing of one header block is kept for the next.
+
+use crate::hpack;
+use crate::line::Line;
+
+/// What to ask.
+pub struct Request<'a> {
+    /// The `:authority`, e.g. `localhost:50051`.
+    pub authority: &'a [u8],
+    /// The service to check; empty asks about the whole server.
+    pub service: &'a [u8],
+    /// Extra headers as the user gave them, `Name: value`. Names are sent
+    /// lowercased, as HTTP/2 requires.
+    pub metadata: &'a [&'a [u8]],
+    /// Sent as `grpc-timeout` so the server gives up when we do; 0 sends none.
+    pub timeout_ms: u64,
+    /// Our `user-agent`, e.g. `scratchprobe/0.1.0`.
+    pub user_agent: &'a [u8],
+}
+
+/// Where the check stands after some input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    NeedMore,
+    Pass,
+    Fail,
+}
+
+/// The largest frame payload a peer may send before we raise
+/// SETTINGS_MAX_FRAME_SIZE, which we never do.
+const MAX_FRAME: usize = 16_384;
+
+/// The connection preface; our SETTINGS: HEADER_TABLE_SIZE 0 (so the server
+/// never indexes into a dynamic table) and ENABLE_PUSH 0; the header of the
+/// HEADERS frame for stream 1 (END_HEADERS; its length is patched in); and
+/// the first header, `:authority` (literal, static name 1), up to its value.
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\
+    \x00\x00\x0c\x04\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\
+    \x00\x00\x00\x01\x04\x00\x00\x00\x01\
+    \x01";
+/// Where the HEADERS frame's length goes in `PREFACE`.
+const HEADERS_AT: usize = 45;
+
+/// The fixed headers: `:method POST` (static 3), `:scheme http` (6), `:path`
+/// (literal, static name 4), `content-type` (literal, static name 31), `te`;
+/// then `user-agent` (literal, static name 58 = 15 + 43) up to its value.
+const FIXED: &[u8] = b"\x83\x86\x04\x1c/grpc.health.v1.Health/Check\
+    \x0f\x10\x10application/grpc\x00\x02te\x08trailers\x0f\x2b";
+
+/// Builds the request in `out`, advancing `len`; any overflow sets `full`.
+struct Out<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+    full: bool,
+}
+
+impl Out<'_> {
+    fn byte(&mut self, b: u8) {
+        match self.buf.get_mut(self.len) {
+            Some(slot) => {
+                *slot = b;
+                self.len += 1;
+            }
+            None => self.full = true,
+        }
+    }
+
+    fn put(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.byte(b);
+        }
+    }
+
+    /// A base-128 varint: HPACK's integer tail, protobuf's lengths.
+    fn varint(&mut self, mut n: usize) {
+        while n >= 0x80 {
+            self.byte(n as u8 | 0x80);
+            n >>= 7;
+        }
+        self.byte(n as u8);
+    }
+
+    /// An HPACK string literal without Huffman coding (its length has a
+    /// 7-bit prefix), lowercased for header names.
+    fn string(&mut self, s: &[u8], lower: bool) {
+        match s.len().checked_sub(0x7f) {
+            Some(rest) => {
+                self.byte(0x7f);
+                self.varint(rest);
+            }
+            None => self.byte(s.len() as u8),
+        }
+        for &c in s {
+            self.byte(if lower { c.to_ascii_lowercase() } else { c });
+        }
+    }
+
+    /// Stores the number of bytes written since `start` big-endian in the
+    /// `width` bytes at `at`: a frame or message length. More than one frame
+    /// can carry is a failure.
+    fn patch(&mut self, at: usize, width: usize, start: usize) {
+        let n = self.len.saturating_sub(start);
+        self.full |= n > MAX_FRAME;
+        if let Some(dst) = self.buf.get_mut(at..at + width) {
+            for (i, d) in dst.iter_mut().rev().enumerate() {
+                *d = (n >> (8 * i)) as u8;
+            }
+        }
+    }
+}
+
+/// Writes the whole request into `out`: connection preface, SETTINGS, one
+/// HEADERS frame and one DATA frame with END_STREAM carrying the
+/// HealthCheckRequest. Returns the length, or `None` if it does not fit.
+pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
+    let mut w = Out {
+        buf: out,
+        len: 0,
+        full: false,
+    };
+    w.put(PREFACE);
+    w.string(req.authority, false);
+    w.put(FIXED);
+    w.string(req.user_agent, false);
+    if req.timeout_ms > 0 {
+        // At most 8 digits: 27 hours of milliseconds is plenty.
+        let mut t = Line::new();
+        t.push_u64(req.timeout_ms.min(99_999_999)).push(b"m");
+        w.put(b"\x00\x0cgrpc-timeout");
+        w.string(t.as_bytes(), false);
+    }
+    for h in req.metadata {
+        // `Name: value`, as for HTTP.
+        let colon = h.iter().position(|&c| c == b':').unwrap_or(h.len());
+        let (name, value) = h.split_at_checked(colon).unwrap_or((h, b""));
+        let value = value.get(1..).unwrap_or_default().trim_ascii_start();
+        w.byte(0);
+        w.string(name, true);
+        w.string(value, false);
+    }
+    let len = w.len;
+    w.patch(HEADERS_AT, 3, PREFACE.len() - 1);
+    // DATA, END_STREAM, stream 1: the uncompressed gRPC message prefix, then
+    // HealthCheckRequest { service = 1 } (nothing at all for "").
+    w.put(b"\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00");
+    if !req.service.is_empty() {
+        w.put(b"\x0a");
+        w.varint(req.service.len());
+        w.put(req.service);
+    }
+    w.patch(len, 3, len + 9);
+    w.patch(len + 10, 4, len + 14);
+    (!w.full).then_some(w.len)
+}
+
+/// Frames the check sends back: SETTINGS and PING acknowledgements. Room for
+/// a SETTINGS ACK and 3 PING ACKs per `feed`; more are dropped.
+pub struct Reply {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Default for Reply {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Reply {
+    pub const fn new() -> Self {
+        Self {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+
+    /// What to send.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    /// Forgets what was sent.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Queues a whole frame, or drops it if the buffer is full: a missing
+    /// acknowledgement costs at most a late GOAWAY, a partial frame would
+    /// break the connection.
+    fn push(&mut self, frame: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + frame.len()) {
+            for (d, s) in dst.iter_mut().zip(frame) {
+                *d = *s;
+            }
+            self.len += frame.len();
+        }
+    }
+}
+
+// Frame types (RFC 9113 6).
+const DATA: u8 = 0;
+const HEADERS: u8 = 1;
+const RST_STREAM: u8 = 3;
+const SETTINGS: u8 = 4;
+const PING: u8 = 6;
+const GOAWAY: u8 = 7;
+const CONTINUATION: u8 = 9;
+// Flags.
+const ACK: u8 = 0x1;
+const END_STREAM: u8 = 0x1;
+const END_HEADERS: u8 = 0x4;
+const PADDED: u8 = 0x8;
+const PRIORITY: u8 = 0x20;
+
+// How far the exchange got, for `phase` and `closed`.
+const STAGE_START: u8 = 0;
+const STAGE_SETTINGS: u8 = 1;
+const STAGE_HEADERS: u8 = 2;
+
+/// Room for the response message and one header block of stream 1.
+const BUF_MAX: usize = 2048;
+
+const PROTOCOL_ERROR: &[u8] = b"HTTP/2 protocol error";
+
+/// gRPC status codes 0 to 16, by number.
+const CODES: &[u8] = b"OK CANCELLED UNKNOWN INVALID_ARGUMENT DEADLINE_EXCEEDED NOT_FOUND \
+ALREADY_EXISTS PERMISSION_DENIED RESOURCE_EXHAUSTED FAILED_PRECONDITION ABORTED OUT_OF_RANGE \
+UNIMPLEMENTED INTERNAL UNAVAILABLE DATA_LOSS UNAUTHENTICATED";
+/// HealthCheckResponse.ServingStatus values 0 to 3.
+const HEALTH: &[u8] = b"UNKNOWN SERVING NOT_SERVING SERVICE_UNKNOWN";
+
+/// The response side of one check: feed it what the server sends.
+///
+/// Frame payloads (less padding and priority fields) are collected in one
+/// buffer: the response message of stream 1 stays at its start, up to
+/// `kept`; after it each frame's content is collected, used when the frame
+/// (or header block) ends, and dropped. What does not fit is dropped too,
+/// which is an error only for a header block: other frames need at most
+/// their first 8 bytes (and a HealthCheckResponse is 7), so large ones are
+/// skipped as they stream by.
+#[repr(C)] // the small fields first: shorter offsets, smaller code
+pub struct GrpcCheck {
+    /// The current frame's header; `got` of its 9 bytes have arrived.
+    head: [u8; 9],
+    got: u8,
+    /// The next payload byte is the pad length (PADDED).
+    want_pad: bool,
+    /// Padding at the end of the payload.
+    pad: u8,
+    /// Bytes to skip before the content: a HEADERS frame's priority fields.
+    skip: u8,
+    /// Some content of the current frame did not fit.
+    overflow: bool,
+    /// A header block is open: only CONTINUATION may come next.
+    in_block: bool,
+    /// The open header block ends the stream: it holds the trailers.
+    end_stream: bool,
+    stage: u8,
+    /// The decision, once made.
+    done: Progress,
+    /// Payload bytes of the current frame still to come.
+    left: u32,
+    /// Bytes in `buf`, and how many of them are the response message.
+    len: usize,
+    kept: usize,
+    buf: [u8; BUF_MAX],
+}
+
+impl Default for GrpcCheck {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GrpcCheck {
+    pub const fn new() -> Self {
+        Self {
+            head: [0; 9],
+            got: 0,
+            want_pad: false,
+            pad: 0,
+            skip: 0,
+            overflow: false,
+            in_block: false,
+            end_stream: false,
+            stage: STAGE_START,
+            done: Progress::NeedMore,
+            left: 0,
+            len: 0,
+            kept: 0,
+            buf: [0; BUF_MAX],
+        }
+    }
+
+    /// Consumes `input`, in any split. Acknowledgements to send are appended
+    /// to `reply`; on `Fail` the reason is written to `reason`. Once decided,
+    /// further input is ignored and the decision returned again.
+    pub fn feed(&mut self, input: &[u8], reply: &mut Reply, reason: &mut Line) -> Progress {
+        for &b in input {
+            if self.done != Progress::NeedMore {
+                break;
+            }
+            self.done = self.byte(b, reply, reason);
+        }
+        self.done
+    }
+
+    /// What the check is waiting for, for a timeout's reason.
+    pub fn phase(&self) -> &'static str {
+        match self.stage {
+            STAGE_START => "waiting for the server's HTTP/2 settings",
+            STAGE_SETTINGS => "waiting for the response",
+            _ => "waiting for the trailers",
+        }
+    }
+
+    /// The reason to fail when the server closes the connection first.
+    pub fn closed(&self, reason: &mut Line) {
+        reason.push(if self.stage == STAGE_START {
+            b"not an HTTP/2 server"
+        } else {
+            b"connection closed before the gRPC status"
+        });
+    }
+
+    fn byte(&mut self, b: u8, reply: &mut Reply, reason: &mut Line) -> Progress {
+        if let Some(slot) = self.head.get_mut(usize::from(self.got)) {
+            *slot = b;
+            self.got += 1;
+            return if self.got == 9 {
+                self.start(reply, reason)
+            } else {
+                Progress::NeedMore
+            };
+        }
+        self.left = self.left.saturating_sub(1);
+        if self.want_pad {
+            self.want_pad = false;
+            self.pad = b;
+        } else if self.skip > 0 {
+            self.skip -= 1;
+        } else if self.left >= u32::from(self.pad) {
+            match self.buf.get_mut(self.len) {
+                Some(slot) => {
+                    *slot = b;
+                    self.len += 1;
+                }
+                None => self.overflow = true,
+            }
+        }
+        if self.left == 0 {
+            return self.end(reply, reason);
+        }
+        Progress::NeedMore
+    }
+
+    /// A frame header is complete: check it and prepare for its payload.
+    fn start(&mut self, reply: &mut Reply, reason: &mut Line) -> Progress {
+        let [a, b, c, ty, flags, ..] = self.head;
+        let len = u32::from_be_bytes([0, a, b, c]);
+        if self.stage == STAGE_START {
+            // A server's first frame is SETTINGS; anything else (such as
+            // "HTTP/1.1 400") is not HTTP/2.
+            if ty != SETTINGS || flags & ACK != 0 {
+                return fail(reason, b"not an HTTP/2 server");
+            }
+            self.stage = STAGE_SETTINGS;
+        }
+        if len as usize > MAX_FRAME || self.in_block != (ty == CONTINUATION) {
+            return fail(reason, PROTOCOL_ERROR);
+        }
+        self.left = len;
+        self.pad = 0;
+        self.overflow = false;
+        // Padding and priority fields are only read where they exist.
+        self.want_pad = (ty == DATA || ty == HEADERS) && flags & PADDED != 0;
+        self.skip = 0;
+        if ty == HEADERS {
+            if flags & PRIORITY != 0 {
+                self.skip = 5;
+            }
+            self.end_stream = flags & END_STREAM != 0;
+        }
+        if ty == HEADERS || ty == CONTINUATION {
+            self.in_block = flags & END_HEADERS == 0;
+        }
+        if len == 0 {
+            return self.end(reply, reason);
+        }
+        Progress::NeedMore
+    }
+
+    /// A frame is complete: act on it.
+    fn end(&mut self, reply: &mut Reply, reason: &mut Line) -> Progress {
+        self.got = 0;
+        let [.., ty, flags, s0, s1, s2, s3] = self.head;
+        let ours = u32::from_be_bytes([s0 & 0x7f, s1, s2, s3]) == 1;
+        // The first 8 content bytes: PING data, error codes.
+        let ctl: [u8; 8] = (self.buf.get(self.kept..self.kept + 8))
+            .and_then(|s| s.try_into().ok())
+            .unwrap_or_default();
+        let [a, b, c, d, e, f, g, h] = ctl;
+        let acked = flags & ACK != 0;
+        if ours && ty == DATA {
+            // More of the response message: keep it.
+            self.kept = self.len;
+            if flags & END_STREAM != 0 {
+                // The stream ended without trailers.
+                return fail(reason, b"missing grpc-status");
+            }
+        } else if ours && (ty == HEADERS || ty == CONTINUATION) {
+            if self.overflow {
+                return fail(reason, b"header block too large");
+            }
+            if !self.in_block {
+                return self.headers(reason);
+            }
+            return Progress::NeedMore;
+        } else if ours && ty == RST_STREAM {
+            return error(reason, b"stream reset by the server (error ", [a, b, c, d]);
+        } else if ty == SETTINGS && !acked {
+            reply.push(&[0, 0, 0, SETTINGS, ACK, 0, 0, 0, 0]);
+        } else if ty == PING && !acked {
+            reply.push(&[0, 0, 8, PING, ACK, 0, 0, 0, 0, a, b, c, d, e, f, g, h]);
+        } else if ty == GOAWAY && ([e, f, g, h] != [0; 4] || [a & 0x7f, b, c, d] == [0; 4]) {
+            // A graceful GOAWAY (NO_ERROR, stream 1 still served) is no failure.
+            return error(reason, b"GOAWAY (error ", [e, f, g, h]);
+        }
+        self.len = self.kept;
+        Progress::NeedMore
+    }
+
+    /// A header block of stream 1 is complete: decode it and, on the
+    /// trailers, decide.
+    fn headers(&mut self, reason: &mut Line) -> Progress {
+        let mut status = 0;
+        let mut code = None;
+        let mut message = Line::new();
+        let block = self.buf.get(self.kept..self.len).unwrap_or_default();
+        let decoded = hpack::decode(block, &mut |_, name, value| {
+            if name == b":status" {
+                status = number(value);
+            } else if name == b"grpc-status" {
+                code = Some(number(value));
+            } else if name == b"grpc-message" {
+                push_text(&mut message, value);
+            }
+        });
+        self.len = self.kept;
+        if let Err(e) = decoded {
+            return fail(reason, e);
+        }
+        if self.stage < STAGE_HEADERS {
+            // The response's first block: the HTTP status.
+            self.stage = STAGE_HEADERS;
+            if status != 200 {
+                if status == 0 {
+                    return fail(reason, b"missing :status");
+                }
+                reason.push(b"HTTP ").push_u64(status);
+                return Progress::Fail;
+            }
+        }
+        if !self.end_stream {
+            return Progress::NeedMore;
+        }
+        // The HealthCheckResponse as servers send it: empty when the status
+        // is UNKNOWN (proto3 omits zeros), else field 1 as a one-byte varint.
+        let health = match self.buf.get(..self.kept) {
+            Some([0, 0, 0, 0, 0]) => 0,
+            Some([0, 0, 0, 0, 2, 8, s @ 0..=3]) => *s,
+            _ => 4,
+        };
+        finish(code, message.as_bytes(), health, reason)
+    }
+}
+
+/// Writes `why` as the reason and fails.
+fn fail(reason: &mut Line, why: &[u8]) -> Progress {
+    reason.push(why);
+    Progress::Fail
+}
+
+/// Fails with `what`, an HTTP/2 error code and a closing parenthesis.
+fn error(reason: &mut Line, what: &[u8], code: [u8; 4]) -> Progress {
+    reason.push(what).push_u64(u32::from_be_bytes(code).into());
+    fail(reason, b")")
+}
+
+/// The decision at the end of the stream, from `grpc-status`, `grpc-message`
+/// and the health status (4: no valid HealthCheckResponse).
+fn finish(code: Option<u64>, message: &[u8], health: u8, reason: &mut Line) -> Progress {
+    let Some(code) = code else {
+        return fail(reason, b"missing grpc-status");
+    };
+    if code != 0 {
+        reason.push(b"gRPC status ").push_u64(code);
+        let name = word(CODES, code);
+        if !name.is_empty() {
+            reason.push(b" (").push(name).push(b")");
+        }
+        if !message.is_empty() {
+            reason.push(b": ").push(message);
+        }
+        return Progress::Fail;
+    }
+    match health {
+        1 => Progress::Pass,
+        4 => fail(reason, b"malformed health response"),
+        _ => fail(reason.push(b"gRPC "), word(HEALTH, health.into())),
+    }
+}
+
+/// The `n`th space-separated word of `list`, empty if there are fewer.
+fn word(list: &'static [u8], mut n: u64) -> &'static [u8] {
+    let mut rest = list;
+    while let Some(end) = rest.iter().position(|&c| c == b' ') {
+        let (word, tail) = rest.split_at_checked(end).unwrap_or_default();
+        if n == 0 {
+            return word;
+        }
+        n -= 1;
+        rest = tail.get(1..).unwrap_or_default();
+    }
+    if n == 0 { rest } else { b"" }
+}
+
+/// A `:status` or `grpc-status` value. Anything but digits is 2: for
+/// `grpc-status` that is UNKNOWN, as gRPC's own clients read it.
+fn number(v: &[u8]) -> u64 {
+    let mut n = 0;
+    for &c in v {
+        let digit = c.wrapping_sub(b'0');
+        // Too large to be a status is UNKNOWN too, and never overflows.
+        if digit > 9 || n > 1 << 32 {
+            return 2;
+        }
+        n = n * 10 + u64::from(digit);
+    }
+    if v.is_empty() { 2 } else { n }
+}
+
+/// Appends the printable ASCII of a header value. A `grpc-message` is shown
+/// as sent: its percent-escapes (for `%` and non-ASCII) are left as they are.
+fn push_text(line: &mut Line, v: &[u8]) {
+    for &c in v {
+        if c == b' ' || c.is_ascii_graphic() {
+            line.push(&[c]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn frame(ty: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = payload.len() as u32;
+        let mut f = len.to_be_bytes()[1..].to_vec();
+        f.extend([ty, flags]);
+        f.extend(stream.to_be_bytes());
+        f.extend(payload);
+        f
+    }
+
+    /// A literal header without indexing, new name, no Huffman.
+    fn lit(name: &str, value: &str) -> Vec<u8> {
+        let mut b = vec![0, name.len() as u8];
+        b.extend(name.as_bytes());
+        b.push(value.len() as u8);
+        b.extend(value.as_bytes());
+        b
+    }
+
+    fn server_settings() -> Vec<u8> {
+        // MAX_CONCURRENT_STREAMS 100, INITIAL_WINDOW_SIZE 65535.
+        frame(
+            SETTINGS,
+            0,
+            0,
+            &[0, 3, 0, 0, 0, 100, 0, 4, 0, 0, 0xff, 0xff],
+        )
+    }
+
+    /// Response headers: a table size update to 0, `:status: 200`
+    /// (static 8), `content-type: application/grpc`.
+    fn response_headers() -> Vec<u8> {
+        let mut block = vec![0x20, 0x88];
+        block.extend(lit("content-type", "application/grpc"));
+        frame(HEADERS, END_HEADERS, 1, &block)
+    }
+
+    fn message(status: u8) -> Vec<u8> {
+        if status == 0 {
+            frame(DATA, 0, 1, &[0, 0, 0, 0, 0])
+        } else {
+            frame(DATA, 0, 1, &[0, 0, 0, 0, 2, 8, status])
+        }
+    }
+
+    fn trailers(code: &str, message: &str) -> Vec<u8> {
+        let mut block = lit("grpc-status", code);
+        if !message.is_empty() {
+            block.extend(lit("grpc-message", message));
+        }
+        frame(HEADERS, END_HEADERS | END_STREAM, 1, &block)
+    }
+
+    fn response(status: u8) -> Vec<u8> {
+        [
+            server_settings(),
+            frame(SETTINGS, ACK, 0, &[]),
+            response_headers(),
+            message(status),
+            trailers("0", ""),
+        ]
+        .concat()
+    }
+
+    /// Feeds `input` in pieces of `step` bytes, collecting the replies.
+    fn run_split(input: &[u8], step: usize) -> (Progress, Vec<u8>, String) {
+        let mut check = GrpcCheck::new();
+        let (mut reply, mut reason) = (Reply::new(), Line::new());
+        let mut sent = Vec::new();
+        let mut progress = Progress::NeedMore;
+        for piece in input.chunks(step.max(1)) {
+            progress = check.feed(piece, &mut reply, &mut reason);
+            sent.extend(reply.as_bytes());
+            reply.clear();
+        }
+        if input.is_empty() {
+            progress = check.feed(input, &mut reply, &mut reason);
+        }
+        let reason = String::from_utf8(reason.as_bytes().to_vec()).unwrap();
+        (progress, sent, reason)
+    }
+
+    fn run(input: &[u8]) -> (Progress, String) {
+        let (progress, _, reason) = run_split(input, input.len());
+        (progress, reason)
+    }
+
+    const SETTINGS_ACK: [u8; 9] = [0, 0, 0, 4, 1, 0, 0, 0, 0];
+
+    #[test]
+    fn serving_passes_in_any_split() {
+        let input = response(1);
+        for step in [input.len(), 1, 2, 3, 7, 9, 10] {
+            let (progress, sent, reason) = run_split(&input, step);
+            assert_eq!(progress, Progress::Pass, "step {step}: {reason}");
+            assert_eq!(sent, SETTINGS_ACK, "only the SETTINGS ACK");
+        }
+    }
+
+    #[test]
+    fn serving_status_outcomes() {
+        assert_eq!(
+            run(&response(2)),
+            (Progress::Fail, "gRPC NOT_SERVING".into())
+        );
+        assert_eq!(run(&response(0)), (Progress::Fail, "gRPC UNKNOWN".into()));
+        assert_eq!(
+            run(&response(3)),
+            (Progress::Fail, "gRPC SERVICE_UNKNOWN".into())
+        );
+        let odd = response(9);
+        assert_eq!(
+            run(&odd),
+            (Progress::Fail, "malformed health response".into())
+        );
+    }
+
+    #[test]
+    fn pings_are_answered() {
+        let ping = frame(PING, 0, 0, b"12345678");
+        let input = [
+            server_settings(),
+            ping,
+            frame(PING, ACK, 0, b"abcdefgh"),
+            response(1),
+        ]
+        .concat();
+        let (progress, sent, _) = run_split(&input, 1);
+        assert_eq!(progress, Progress::Pass);
+        let mut want = SETTINGS_ACK.to_vec();
+        want.extend(frame(PING, ACK, 0, b"12345678"));
+        want.extend(SETTINGS_ACK);
+        assert_eq!(sent, want, "no answer to a PING ACK");
+    }
+
+    #[test]
+    fn replies_never_overflow() {
+        // Many PINGs in one read: whole frames are queued, the rest dropped.
+        let mut input = server_settings();
+        for _ in 0..10 {
+            input.extend(frame(PING, 0, 0, b"12345678"));
+        }
+        let mut check = GrpcCheck::new();
+        let (mut reply, mut reason) = (Reply::new(), Line::new());
+        assert_eq!(
+            check.feed(&input, &mut reply, &mut reason),
+            Progress::NeedMore
+        );
+        assert_eq!(reply.as_bytes().len(), 9 + 3 * 17);
+    }
+
+    #[test]
+    fn non_zero_grpc_status() {
+        let base = [server_settings(), response_headers()].concat();
+        let fail = |t: Vec<u8>| run(&[base.clone(), t].concat());
+        assert_eq!(
+            fail(trailers("5", "Unknown service")),
+            (
+                Progress::Fail,
+                "gRPC status 5 (NOT_FOUND): Unknown service".into()
+            )
+        );
+        assert_eq!(
+            fail(trailers("16", "")),
+            (Progress::Fail, "gRPC status 16 (UNAUTHENTICATED)".into())
+        );
+        assert_eq!(
+            fail(trailers("17", "")),
+            (Progress::Fail, "gRPC status 17".into())
+        );
+        assert_eq!(
+            fail(trailers("x", "")),
+            (Progress::Fail, "gRPC status 2 (UNKNOWN)".into())
+        );
+        assert_eq!(
+            fail(trailers("99999999999999999999999", "")),
+            (Progress::Fail, "gRPC status 2 (UNKNOWN)".into())
+        );
+        // Non-printable bytes are dropped from the message.
+        assert_eq!(
+            fail(trailers("14", "down\x01\x7f\u{e9}!")),
+            (Progress::Fail, "gRPC status 14 (UNAVAILABLE): down!".into())
+        );
+        // No grpc-status at all.
+        let none = frame(
+            HEADERS,
+            END_HEADERS | END_STREAM,
+            1,
+            &lit("grpc-message", "hi"),
+        );
+        assert_eq!(fail(none), (Progress::Fail, "missing grpc-status".into()));
+        // The stream ends with DATA, without trailers.
+        let data_end = frame(DATA, END_STREAM, 1, &[0, 0, 0, 0, 2, 8, 1]);
+        assert_eq!(
+            fail(data_end),
+            (Progress::Fail, "missing grpc-status".into())
+        );
+        // grpc-status 0 without a message.
+        assert_eq!(
+            fail(trailers("0", "")),
+            (Progress::Fail, "malformed health response".into())
+        );
+    }
+
+    #[test]
+    fn trailers_only_response() {
+        let mut block = vec![0x88];
+        block.extend(lit("content-type", "application/grpc"));
+        block.extend(lit("grpc-status", "12"));
+        let input = [
+            server_settings(),
+            frame(HEADERS, END_HEADERS | END_STREAM, 1, &block),
+        ]
+        .concat();
+        assert_eq!(
+            run(&input),
+            (Progress::Fail, "gRPC status 12 (UNIMPLEMENTED)".into())
+        );
+    }
+
+    #[test]
+    fn http_status_must_be_200() {
+        let block = [vec![0x8d], lit("content-type", "text/plain")].concat();
+        let input = [server_settings(), frame(HEADERS, END_HEADERS, 1, &block)].concat();
+        assert_eq!(run(&input), (Progress::Fail, "HTTP 404".into()));
+        let block = [vec![0x48, 0x03], b"503".to_vec()].concat();
+        let input = [server_settings(), frame(HEADERS, END_HEADERS, 1, &block)].concat();
+        assert_eq!(run(&input), (Progress::Fail, "HTTP 503".into()));
+        let input = [
+            server_settings(),
+            frame(HEADERS, END_HEADERS, 1, &lit("a", "b")),
+        ]
+        .concat();
+        assert_eq!(run(&input), (Progress::Fail, "missing :status".into()));
+    }
+
+    #[test]
+    fn huffman_coded_trailers() {
+        let enc = crate::huffman::tests::encode;
+        let mut block = Vec::new();
+        for (name, value) in [
+            (&b"grpc-status"[..], &b"5"[..]),
+            (b"grpc-message", b"Unknown service"),
+        ] {
+            let (n, v) = (enc(name), enc(value));
+            block.extend([0x00, 0x80 | n.len() as u8]);
+            block.extend(n);
+            block.push(0x80 | v.len() as u8);
+            block.extend(v);
+        }
+        let t = frame(HEADERS, END_HEADERS | END_STREAM, 1, &block);
+        let input = [server_settings(), response_headers(), t].concat();
+        assert_eq!(
+            run(&input),
+            (
+                Progress::Fail,
+                "gRPC status 5 (NOT_FOUND): Unknown service".into()
+            )
+        );
+    }
+
+    #[test]
+    fn continuation_frames() {
+        let block = [lit("grpc-status", "0"), lit("grpc-message", "")].concat();
+        let (a, b) = block.split_at(5);
+        let (b, c) = b.split_at(4);
+        let input = [
+            server_settings(),
+            response_headers(),
+            message(1),
+            frame(HEADERS, END_STREAM, 1, a),
+            frame(CONTINUATION, 0, 1, b),
+            frame(CONTINUATION, END_HEADERS, 1, c),
+        ]
+        .concat();
+        for step in [input.len(), 1] {
+            assert_eq!(run_split(&input, step).0, Progress::Pass);
+        }
+        // Anything between HEADERS and its CONTINUATION is an error.
+        let input = [
+            server_settings(),
+            frame(HEADERS, 0, 1, &[0x88]),
+            frame(PING, 0, 0, b"12345678"),
+        ]
+        .concat();
+        assert_eq!(
+            run(&input),
+            (Progress::Fail, "HTTP/2 protocol error".into())
+        );
+        // So is a CONTINUATION out of the blue.
+        let input = [
+            server_settings(),
+            frame(CONTINUATION, END_HEADERS, 1, &[0x88]),
+        ]
+        .concat();
+        assert_eq!(
+            run(&input),
+            (Progress::Fail, "HTTP/2 protocol error".into())
+        );
+    }
+
+    #[test]
+    fn padding_and_priority() {
+        // HEADERS with PADDED and PRIORITY: pad length, 5 priority bytes,
+        // the block, padding.
+        let mut h = vec![3, 0x80, 0, 0, 0, 16, 0x88];
+        h.extend([0; 3]);
+        // DATA with 4 bytes of padding.
+        let mut d = vec![4, 0, 0, 0, 0, 2, 8, 1];
+        d.extend([0; 4]);
+        let mut t = vec![0];
+        t.extend(lit("grpc-status", "0"));
+        let input = [
+            server_settings(),
+            frame(HEADERS, END_HEADERS | PADDED | PRIORITY, 1, &h),
+            frame(DATA, PADDED, 1, &d),
+            frame(HEADERS, END_HEADERS | END_STREAM | PADDED, 1, &t),
+        ]
+        .concat();
+        for step in [input.len(), 1] {
+            assert_eq!(run_split(&input, step).0, Progress::Pass);
+        }
+        // Padding longer than the frame: the content is all padding, so the
+        // block is empty and `:status` missing.
+        let input = [
+            server_settings(),
+            frame(HEADERS, END_HEADERS | PADDED, 1, &[9, 0x88]),
+        ]
+        .concat();
+        assert_eq!(run(&input), (Progress::Fail, "missing :status".into()));
+    }
+
+    #[test]
+    fn ignored_frames() {
+        let input = [
+            server_settings(),
+            frame(8, 0, 0, &[0, 0, 1, 0]),            // WINDOW_UPDATE
+            frame(2, 0, 1, &[0, 0, 0, 0, 16]),        // PRIORITY
+            frame(0x42, 0xff, 7, b"unknown type"),    // unknown frame type
+            frame(DATA, END_STREAM, 3, &[0; 16_384]), // other stream, largest frame
+            frame(HEADERS, END_HEADERS, 3, &[0xbe]),  // other stream, not decoded
+            response_headers(),
+            frame(0x42, 0, 0, &[1; 16_384]),
+            message(1),
+            frame(GOAWAY, 0, 0, &[0, 0, 0, 1, 0, 0, 0, 0]), // graceful
+            trailers("0", ""),
+        ]
+        .concat();
+        for step in [input.len(), 1, 1000] {
+            assert_eq!(run_split(&input, step).0, Progress::Pass);
+        }
+    }
+
+    #[test]
+    fn resets_and_goaways() {
+        let base = [server_settings(), response_headers()].concat();
+        let rst = frame(RST_STREAM, 0, 1, &[0, 0, 0, 8]);
+        assert_eq!(
+            run(&[base.clone(), rst].concat()),
+            (
+                Progress::Fail,
+                "stream reset by the server (error 8)".into()
+            )
+        );
+        // A reset of another stream is not ours.
+        let other = frame(RST_STREAM, 0, 3, &[0, 0, 0, 8]);
+        assert_eq!(run(&[base.clone(), other].concat()).0, Progress::NeedMore);
+        let away = frame(GOAWAY, 0, 0, &[0, 0, 0, 1, 0, 0, 0, 2, b'x']);
+        assert_eq!(
+            run(&[base.clone(), away].concat()),
+            (Progress::Fail, "GOAWAY (error 2)".into())
+        );
+        // NO_ERROR, but stream 1 will not be served.
+        let away = frame(GOAWAY, 0, 0, &[0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            run(&[base, away].concat()),
+            (Progress::Fail, "GOAWAY (error 0)".into())
+        );
+        // grpcio answers a bad preface this way.
+        let away = frame(GOAWAY, 0, 0, &[0, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(
+            run(&[server_settings(), away].concat()),
+            (Progress::Fail, "GOAWAY (error 1)".into())
+        );
+    }
+
+    #[test]
+    fn not_http2() {
+        let reply = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(run(reply), (Progress::Fail, "not an HTTP/2 server".into()));
+        // SETTINGS ACK first, or anything but SETTINGS, is not a server preface.
+        assert_eq!(run(&frame(SETTINGS, ACK, 0, &[])).0, Progress::Fail);
+        assert_eq!(run(&frame(PING, 0, 0, b"12345678")).0, Progress::Fail);
+        // Too short to tell: the caller times out or sees the close.
+        let mut check = GrpcCheck::new();
+        let (mut reply, mut reason) = (Reply::new(), Line::new());
+        assert_eq!(
+            check.feed(b"HTTP/1.", &mut reply, &mut reason),
+            Progress::NeedMore
+        );
+        assert_eq!(check.phase(), "waiting for the server's HTTP/2 settings");
+        check.closed(&mut reason);
+        assert_eq!(reason.as_bytes(), b"not an HTTP/2 server");
+    }
+
+    #[test]
+    fn phases_and_closes() {
+        let mut check = GrpcCheck::new();
+        let (mut reply, mut reason) = (Reply::new(), Line::new());
+        check.feed(&server_settings(), &mut reply, &mut reason);
+        assert_eq!(check.phase(), "waiting for the response");
+        check.feed(&response_headers(), &mut reply, &mut reason);
+        assert_eq!(check.phase(), "waiting for the trailers");
+        check.closed(&mut reason);
+        assert_eq!(
+            reason.as_bytes(),
+            b"connection closed before the gRPC status"
+        );
+        // Decided: more input changes nothing.
+        let mut check = GrpcCheck::new();
+        assert_eq!(
+            check.feed(&response(1), &mut reply, &mut reason),
+            Progress::Pass
+        );
+        assert_eq!(
+            check.feed(b"garbage", &mut reply, &mut reason),
+            Progress::Pass
+        );
+    }
+
+    #[test]
+    fn oversized_things() {
+        // A frame longer than 16,384 bytes without our asking.
+        let big = frame(0x42, 0, 0, &[0; 16_385]);
+        assert_eq!(
+            run(&[server_settings(), big].concat()),
+            (Progress::Fail, "HTTP/2 protocol error".into())
+        );
+        // A header block larger than the buffer, across CONTINUATIONs.
+        let block = lit("x-big", &"v".repeat(120)).repeat(20);
+        let (a, b) = block.split_at(block.len() / 2);
+        let input = [
+            server_settings(),
+            frame(HEADERS, 0, 1, a),
+            frame(CONTINUATION, END_HEADERS, 1, b),
+        ]
+        .concat();
+        assert_eq!(
+            run(&input),
+            (Progress::Fail, "header block too large".into())
+        );
+        // A message too large for a HealthCheckResponse.
+        let mut d = vec![0, 0, 0, 0x40, 0];
+        d.extend([0; 0x4000 - 5]);
+        let input = [
+            server_settings(),
+            response_headers(),
+            frame(DATA, 0, 1, &d),
+            trailers("0", ""),
+        ]
+        .concat();
+        assert_eq!(run(&input).0, Progress::Fail);
+    }
+
+    #[test]
+    fn bad_hpack_fails_cleanly() {
+        let input = [
+            server_settings(),
+            frame(HEADERS, END_HEADERS, 1, &[0x20, 0xbe]),
+        ]
+        .concat();
+        assert_eq!(
+            run(&input),
+            (Progress::Fail, "server used the HPACK dynamic table".into())
+        );
+        let input = [server_settings(), frame(HEADERS, END_HEADERS, 1, &[0x80])].concat();
+        assert_eq!(
+            run(&input),
+            (Progress::Fail, "malformed HPACK header block".into())
+        );
+    }
+
+    fn request(metadata: &[&[u8]], service: &[u8], timeout_ms: u64) -> Vec<u8> {
+        let req = Request {
+            authority: b"localhost:50051",
+            service,
+            metadata,
+            timeout_ms,
+            user_agent: b"scratchprobe/0.1.0",
+        };
+        let mut out = [0u8; 2048];
+        let n = write_request(&mut out, &req).unwrap();
+        out[..n].to_vec()
+    }
+
+    /// Splits a request into preface and frames (type, flags, stream, payload).
+    fn frames(mut b: &[u8]) -> Vec<(u8, u8, u32, Vec<u8>)> {
+        assert!(b.starts_with(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+        b = &b[24..];
+        let mut out = Vec::new();
+        while !b.is_empty() {
+            let len = u32::from_be_bytes([0, b[0], b[1], b[2]]) as usize;
+            let stream = u32::from_be_bytes([b[5], b[6], b[7], b[8]]);
+            out.push((b[3], b[4], stream, b[9..9 + len].to_vec()));
+            b = &b[9 + len..];
+        }
+        out
+    }
+
+    fn header_fields(block: &[u8]) -> Vec<(usize, String, String)> {
+        let mut fields = Vec::new();
+        hpack::decode(block, &mut |i, n, v| {
+            let s = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+            fields.push((i, s(n), s(v)));
+        })
+        .unwrap();
+        fields
+    }
+
+    #[test]
+    fn request_layout() {
+        let metadata: [&[u8]; 2] = [b"Authorization: Bearer x", b"X-Trace:1"];
+        let f = frames(&request(&metadata, b"grpc.health.v1.Health", 1999));
+        assert_eq!(f.len(), 3);
+        // SETTINGS: HEADER_TABLE_SIZE 0, ENABLE_PUSH 0.
+        assert_eq!(
+            f[0],
+            (SETTINGS, 0, 0, vec![0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0])
+        );
+        let (ty, flags, stream, ref block) = f[1];
+        assert_eq!((ty, flags, stream), (HEADERS, END_HEADERS, 1));
+        let s = |v: &str| v.to_string();
+        assert_eq!(
+            header_fields(block),
+            [
+                (1, s(""), s("localhost:50051")), // :authority
+                (3, s(""), s("")),                // :method POST
+                (6, s(""), s("")),                // :scheme http
+                (4, s(""), s("/grpc.health.v1.Health/Check")),
+                (31, s(""), s("application/grpc")),
+                (0, s("te"), s("trailers")),
+                (58, s(""), s("scratchprobe/0.1.0")),
+                (0, s("grpc-timeout"), s("1999m")),
+                (0, s("authorization"), s("Bearer x")),
+                (0, s("x-trace"), s("1")),
+            ]
+        );
+        let mut data = vec![0, 0, 0, 0, 23, 0x0a, 21];
+        data.extend(b"grpc.health.v1.Health");
+        assert_eq!(f[2], (DATA, END_STREAM, 1, data));
+    }
+
+    #[test]
+    fn request_edge_cases() {
+        // Whole server: an empty HealthCheckRequest; no timeout header.
+        let f = frames(&request(&[], b"", 0));
+        assert_eq!(f[2], (DATA, END_STREAM, 1, vec![0, 0, 0, 0, 0]));
+        assert!(
+            !header_fields(&f[1].3)
+                .iter()
+                .any(|(_, n, _)| n == "grpc-timeout")
+        );
+        // Timeouts keep to 8 digits.
+        let f = frames(&request(&[], b"", 10_u64.pow(12)));
+        assert!(header_fields(&f[1].3).contains(&(0, "grpc-timeout".into(), "99999999m".into())));
+        // Long values and service names need multi-byte lengths.
+        let long = format!("x-long: {}", "v".repeat(300));
+        let service = "s".repeat(200);
+        let f = frames(&request(
+            &[long.as_bytes(), b"Empty:"],
+            service.as_bytes(),
+            5,
+        ));
+        let fields = header_fields(&f[1].3);
+        // Decoded values are cut at VALUE_MAX; the length is what matters.
+        assert!(fields.contains(&(0, "x-long".into(), "v".repeat(hpack::VALUE_MAX))));
+        assert!(fields.contains(&(0, "empty".into(), "".into())));
+        // 300 = 127 + 0x2d + (1 << 7): the prefix, then two varint bytes.
+        let encoded = [&[0, 6][..], b"x-long", &[0x7f, 0xad, 0x01]].concat();
+        assert!(f[1].3.windows(encoded.len()).any(|w| w == encoded));
+        let mut data = vec![0, 0, 0, 0, 203, 0x0a, 200, 1];
+        data.extend(service.as_bytes());
+        assert_eq!(f[2].3, data);
+        // Too small a buffer.
+        let req = Request {
+            authority: b"a",
+            service: b"",
+            metadata: &[],
+            timeout_ms: 0,
+            user_agent: b"",
+        };
+        let mut out = [0u8; 2048];
+        let n = write_request(&mut out, &req).unwrap();
+        assert_eq!(write_request(&mut out[..n - 1], &req), None);
+        assert_eq!(write_request(&mut out[..n], &req), Some(n));
+        // A header block no frame can carry.
+        let huge = format!("x: {}", "v".repeat(20_000));
+        let mut out = vec![0u8; 30_000];
+        let metadata: [&[u8]; 1] = [huge.as_bytes()];
+        let req = Request {
+            authority: b"a",
+            service: b"",
+            metadata: &metadata,
+            timeout_ms: 0,
+            user_agent: b"",
+        };
+        assert_eq!(write_request(&mut out, &req), None);
+    }
+
+    #[test]
+    fn our_request_is_well_formed_for_our_own_parser() {
+        // Our own frames, read by our parser as if a server sent them
+        // (after a server SETTINGS): nothing in them trips a check.
+        let req = request(&[b"a: b"], b"svc", 1000);
+        let input = [server_settings(), req[24..].to_vec()].concat();
+        let (progress, sent, _) = run_split(&input, 1);
+        // Our HEADERS has no :status, so the parser stops there.
+        assert_eq!(progress, Progress::Fail);
+        assert_eq!(sent, [SETTINGS_ACK, SETTINGS_ACK].concat());
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// What a grpcio 1.85 (Python) health server sent for a SERVING service,
+    /// captured: its SETTINGS (with grpc's own 0xfe03), WINDOW_UPDATEs, our
+    /// SETTINGS ACK, a PING, then headers (after a table size update to 0,
+    /// literals "with incremental indexing", no Huffman), DATA, trailers.
+    const GRPCIO_SERVING: &str = "
+        000018 04 00 00000000 0004 00400000 0005 00400000 0006 00004000 fe03 00000001
+        000004 08 00 00000000 003f0001
+        000000 04 01 00000000
+        000004 08 00 00000000 00000005
+        000008 06 00 00000000 1821b68754772a82
+        00004f 01 04 00000001 2088400c636f6e74656e742d74797065106170706c69636174696f6e2f67727063
+            401467727063 2d6163636570742d656e636f64696e67 176964656e746974792c206465666c6174652c20677a6970
+        000007 00 00 00000001 00000000020801
+        00001e 01 05 00000001 400b677270632d7374617475730130000c677270632d6d65737361676500";
+
+    /// Node's http2 (nghttp2) as a gRPC server: Huffman-coded names and
+    /// values, never-indexed and non-indexed literals.
+    const NGHTTP2_SERVING: &str = "
+        000000 04 00 00000000
+        000000 04 01 00000000
+        000057 01 04 00000001 20880f108b1d75d0620d263d4c4d6564008bf2b12d424f4ad3947216cfa041e92a941ea98b
+            629dc745a5512752 91f52a93db2cb48ea53c1ec4cfe273505f0f1296dd6d5f4a084a693f75040138a01ab820dc0094c5a37f
+        000007 00 00 00000001 00000000020801
+        000022 01 05 00000001 00889acac8b21234da8f013000899acac8b5254207317f8a1d142929aa2a9396c2ff";
+
+    #[test]
+    fn captured_real_servers() {
+        for capture in [GRPCIO_SERVING, NGHTTP2_SERVING] {
+            let input = unhex(capture);
+            for step in [input.len(), 1, 5] {
+                let (progress, sent, reason) = run_split(&input, step);
+                assert_eq!(progress, Progress::Pass, "{reason}");
+                assert!(sent.starts_with(&SETTINGS_ACK));
+            }
+        }
+        // grpcio's PING is answered with the same 8 bytes.
+        let (_, sent, _) = run_split(&unhex(GRPCIO_SERVING), 1);
+        assert_eq!(sent[9..], unhex("000008 06 01 00000000 1821b68754772a82"));
+        // grpcio for an unknown service: an empty message, then status 5
+        // with an empty grpc-message.
+        let unknown = GRPCIO_SERVING
+            .replace(
+                "000007 00 00 00000001 00000000020801",
+                "000005 00 00 00000001 0000000000",
+            )
+            .replace("0130000c", "0135000c");
+        assert_eq!(
+            run(&unhex(&unknown)),
+            (Progress::Fail, "gRPC status 5 (NOT_FOUND)".into())
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            input in proptest::collection::vec(any::<u8>(), 0..600),
+            step in 1usize..40,
+        ) {
+            let _ = run_split(&input, step);
+            // And after a valid start, so that more of the parser is reached.
+            let _ = run_split(&[server_settings(), input.clone()].concat(), step);
+        }
+
+        #[test]
+        fn mutated_responses_never_panic(
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+            step in 1usize..20,
+        ) {
+            let mut input = response(1);
+            for (at, b) in flips {
+                let n = input.len();
+                input[at % n] = b;
+            }
+            let _ = run_split(&input, step);
+        }
+
+        #[test]
+        fn any_split_of_a_good_response_passes(step in 1usize..200) {
+            prop_assert_eq!(run_split(&response(1), step).0, Progress::Pass);
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! HPACK (RFC 7541) header block decoding for one gRPC response, without a
+//! dynamic table: our SETTINGS set its size to 0.
+//!
+//! Only `:status` (static entries 8 to 14) is named from the static table:
+//! no other static name matters to a health check, and the full table would
+//! cost ~700 bytes. Other static indexes reach the caller as the bare index.
+
+use crate::huffman;
+
+/// The server referenced or resized a dynamic table we said has size 0.
+pub const DYNAMIC: &[u8] = b"server used the HPACK dynamic table";
+/// Any other decoding error (RFC 7541's COMPRESSION_ERROR).
+pub const MALFORMED: &[u8] = b"malformed HPACK header block";
+
+/// Capacity for a decoded name: longer names are truncated, which is safe
+/// because every name we compare is shorter.
+const NAME_MAX: usize = 32;
+/// Capacity for a decoded value: enough for a `grpc-message` in a 200-byte
+/// line; longer values are truncated.
+pub const VALUE_MAX: usize = 160;
+
+/// The values of static entries 8 to 14, all `:status`.
+const STATUSES: &[u8; 21] = b"200204206304400404500";
+
+/// Receives each decoded header: static index, name, value (see `decode`).
+/// A `dyn`: one copy of the decoder, whoever calls it.
+pub type OnField<'a> = &'a mut dyn FnMut(usize, &[u8], &[u8]);
+
+/// Decodes a complete header block, calling `field(index, name, value)` for
+/// each header: `index` is the static table index the name came from (0 for
+/// a literal name); `name` is empty for static names other than `:status`,
+/// and `value` is empty for fully indexed fields other than `:status`.
+pub fn decode(mut b: &[u8], field: OnField) -> Result<(), &'static [u8]> {
+    let mut name_buf = [0u8; NAME_MAX];
+    let mut value_buf = [0u8; VALUE_MAX];
+    while let Some(&first) = b.first() {
+        // The representation: its prefix size, and whether a value follows.
+        let (bits, literal) = match first {
+            0x80.. => (7, false), // indexed field
+            0x40.. => (6, true),  // literal with incremental indexing (not stored)
+            0x20.. => (5, false), // dynamic table size update
+            _ => (4, true),       // literal without indexing, or never indexed
+        };
+        let index = int(&mut b, bits).ok_or(MALFORMED)?;
+        if bits == 5 {
+            // Only a size of 0 agrees with our SETTINGS_HEADER_TABLE_SIZE.
+            if index != 0 {
+                return Err(DYNAMIC);
+            }
+            continue;
+        }
+        if index > 61 {
+            return Err(DYNAMIC);
+        }
+        // Static entries 8 to 14: `:status` with the value at `status`.
+        let status = index.wrapping_sub(8);
+        let name: &[u8] = if index == 0 {
+            if !literal {
+                return Err(MALFORMED);
+            }
+            string(&mut b, &mut name_buf).ok_or(MALFORMED)?
+        } else if status < 7 {
+            b":status"
+        } else {
+            b""
+        };
+        let value: &[u8] = if literal {
+            string(&mut b, &mut value_buf).ok_or(MALFORMED)?
+        } else if status < 7 {
+            STATUSES.get(status * 3..status * 3 + 3).unwrap_or_default()
+        } else {
+            b""
+        };
+        field(index, name, value);
+    }
+    Ok(())
+}
+
+/// Takes the first byte of `b`.
+fn byte(b: &mut &[u8]) -> Option<u8> {
+    let (&first, rest) = b.split_first()?;
+    *b = rest;
+    Some(first)
+}
+
+/// Reads an integer with a `bits`-bit prefix (RFC 7541 5.1), with at most 3
+/// continuation bytes: values up to 2^21, far beyond any block we accept.
+fn int(b: &mut &[u8], bits: u32) -> Option<usize> {
+    let max = (1 << bits) - 1;
+    let mut value = usize::from(byte(b)?) & max;
+    if value == max {
+        let mut shift = 0;
+        loop {
+            let c = byte(b)?;
+            value += usize::from(c & 0x7f) << shift;
+            if c < 0x80 {
+                break;
+            }
+            shift += 7;
+            if shift > 14 {
+                return None;
+            }
+        }
+    }
+    Some(value)
+}
+
+/// Reads a string literal (RFC 7541 5.2) into `buf`, decoding Huffman, and
+/// returns the part that fits.
+fn string<'a>(b: &mut &[u8], buf: &'a mut [u8]) -> Option<&'a [u8]> {
+    let huffman = *b.first()? >= 0x80;
+    let len = int(b, 7)?;
+    let (src, rest) = b.split_at_checked(len)?;
+    *b = rest;
+    let n = if huffman {
+        huffman::decode(src, buf)?
+    } else {
+        for (d, s) in buf.iter_mut().zip(src) {
+            *d = *s;
+        }
+        len
+    };
+    buf.get(..n.min(buf.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    type Fields = Vec<(usize, String, String)>;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn fields(block: &[u8]) -> Result<Fields, &'static [u8]> {
+        let mut out = Vec::new();
+        decode(block, &mut |i, n, v| {
+            out.push((i, lossy(n), lossy(v)));
+        })?;
+        Ok(out)
+    }
+
+    fn lossy(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    fn f(i: usize, n: &str, v: &str) -> (usize, String, String) {
+        (i, n.into(), v.into())
+    }
+
+    #[test]
+    fn rfc_c1_integers() {
+        // C.1.1: 10 in a 5-bit prefix; C.1.2: 1337; C.1.3: 42 in 8 bits.
+        let (mut a, mut b, mut c): (&[u8], &[u8], &[u8]) = (&[0xea], &[0x1f, 0x9a, 0x0a], &[42]);
+        assert_eq!(int(&mut a, 5), Some(10));
+        assert_eq!(int(&mut b, 5), Some(1337));
+        assert_eq!(int(&mut c, 8), Some(42));
+        assert!(a.is_empty() && b.is_empty() && c.is_empty());
+        // Truncated, and longer than 3 continuation bytes.
+        assert_eq!(int(&mut &[0x1f, 0x9a][..], 5), None);
+        assert_eq!(int(&mut &[0x1f, 0xff, 0xff, 0xff, 0x01][..], 5), None);
+        // The largest value allowed.
+        assert_eq!(
+            int(&mut &[0x1f, 0xff, 0xff, 0x7f][..], 5),
+            Some(31 + (1 << 21) - 1)
+        );
+    }
+
+    #[test]
+    fn rfc_c2_literal_forms() {
+        let with_indexing = hex("400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572");
+        assert_eq!(
+            fields(&with_indexing),
+            Ok(vec![f(0, "custom-key", "custom-header")])
+        );
+        let without = hex("040c 2f73 616d 706c 652f 7061 7468");
+        assert_eq!(fields(&without), Ok(vec![f(4, "", "/sample/path")]));
+        let never = hex("1008 7061 7373 776f 7264 0673 6563 7265 74");
+        assert_eq!(fields(&never), Ok(vec![f(0, "password", "secret")]));
+        assert_eq!(fields(&hex("82")), Ok(vec![f(2, "", "")]));
+    }
+
+    #[test]
+    fn rfc_c3_requests_without_huffman() {
+        let first = hex("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d");
+        assert_eq!(
+            fields(&first),
+            Ok(vec![
+                f(2, "", ""),
+                f(6, "", ""),
+                f(4, "", ""),
+                f(1, "", "www.example.com")
+            ])
+        );
+        // The second request refers to the entry the first one indexed.
+        assert_eq!(
+            fields(&hex("8286 84be 5808 6e6f 2d63 6163 6865")),
+            Err(DYNAMIC)
+        );
+    }
+
+    #[test]
+    fn rfc_c4_requests_with_huffman() {
+        let first = hex("8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff");
+        assert_eq!(
+            fields(&first),
+            Ok(vec![
+                f(2, "", ""),
+                f(6, "", ""),
+                f(4, "", ""),
+                f(1, "", "www.example.com")
+            ])
+        );
+        assert_eq!(fields(&hex("8286 84be 5886 a8eb 1064 9cbf")), Err(DYNAMIC));
+    }
+
+    #[test]
+    fn rfc_c6_responses_with_huffman() {
+        let first = hex(
+            "4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6 \
+             2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3",
+        );
+        assert_eq!(
+            fields(&first),
+            Ok(vec![
+                f(8, ":status", "302"),
+                f(24, "", "private"),
+                f(33, "", "Mon, 21 Oct 2013 20:13:21 GMT"),
+                f(46, "", "https://www.example.com"),
+            ])
+        );
+        assert_eq!(fields(&hex("4883 640e ffc1 c0bf")), Err(DYNAMIC));
+    }
+
+    #[test]
+    fn static_status_entries() {
+        let all = fields(&hex("88 89 8a 8b 8c 8d 8e")).unwrap();
+        let values: Vec<&str> = all
+            .iter()
+            .map(|(_, n, v)| {
+                assert_eq!(n, ":status");
+                v.as_str()
+            })
+            .collect();
+        assert_eq!(values, ["200", "204", "206", "304", "400", "404", "500"]);
+        // Index 7 (:scheme https) and 15 are not :status.
+        assert_eq!(fields(&hex("87 8f")), Ok(vec![f(7, "", ""), f(15, "", "")]));
+        // The last static entry, and the first dynamic one.
+        assert_eq!(fields(&hex("bd")), Ok(vec![f(61, "", "")]));
+        assert_eq!(fields(&hex("be")), Err(DYNAMIC));
+        assert_eq!(
+            fields(&hex("7e 01 61")),
+            Err(DYNAMIC),
+            "literal with a dynamic name"
+        );
+    }
+
+    #[test]
+    fn table_size_updates() {
+        // Size 0 is what we asked for, before or between fields.
+        assert_eq!(fields(&hex("20 88")), Ok(vec![f(8, ":status", "200")]));
+        assert_eq!(fields(&hex("88 20")), Ok(vec![f(8, ":status", "200")]));
+        // Anything larger is not ours to allow: 4096 = 31 + 4065.
+        assert_eq!(fields(&hex("3f e1 1f 88")), Err(DYNAMIC));
+        assert_eq!(fields(&hex("21")), Err(DYNAMIC));
+    }
+
+    #[test]
+    fn huffman_names_and_long_values() {
+        let name = crate::huffman::tests::encode(b"grpc-status");
+        let mut block = vec![0x00, 0x80 | name.len() as u8];
+        block.extend(&name);
+        block.extend([0x01, b'5']);
+        assert_eq!(fields(&block), Ok(vec![f(0, "grpc-status", "5")]));
+        // A 300-byte value: the length has a continuation byte; what is
+        // reported is the first VALUE_MAX bytes.
+        let mut block = vec![0x00, 0x01, b'x', 0x7f, 0xad, 0x01]; // 127 + 45 + 128
+        block.extend([b'v'; 300]);
+        assert_eq!(fields(&block), Ok(vec![f(0, "x", &"v".repeat(VALUE_MAX))]));
+        // A name longer than NAME_MAX is cut too, so it never matches.
+        let long = "grpc-status".repeat(4);
+        let mut block = vec![0x00, long.len() as u8];
+        block.extend(long.as_bytes());
+        block.extend([0x01, b'0']);
+        assert_eq!(fields(&block), Ok(vec![f(0, &long[..NAME_MAX], "0")]));
+    }
+
+    #[test]
+    fn malformed_blocks() {
+        for bad in [
+            "80",                // index 0
+            "40 05 61 62",       // name shorter than its length
+            "00 01 61 02 62",    // value shorter than its length
+            "41 85 ff",          // truncated Huffman value
+            "00 81 00 00",       // Huffman name with zero padding
+            "00 81 ff 00",       // Huffman name of all padding (8 bits)
+            "0f",                // index needs a continuation byte
+            "7f ff ff ff ff 0f", // index with too many continuation bytes
+            "00",                // literal without its name
+            "04",                // literal without its value
+        ] {
+            assert!(fields(&hex(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(fields(&hex("80")), Err(MALFORMED));
+        assert_eq!(fields(&[]), Ok(vec![]));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_blocks_never_panic(block in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = fields(&block);
+        }
+    }
+}
