@@ -1,10 +1,10 @@
 //! One run, from arguments to exit status: expand, parse, check, report.
 
 use crate::env::{self, ExpandError};
-use crate::idle;
 use crate::options::{self, Command, Options, UsageError};
 use crate::output::{self, STDERR, STDOUT};
 use crate::probe::{self, Outcome, Probe};
+use crate::signals;
 use crate::target::TargetError;
 
 /// The most arguments one run takes.
@@ -21,6 +21,7 @@ pub fn run<'e>(
     args: impl Iterator<Item = &'e [u8]>,
     environ: impl Iterator<Item = &'e [u8]> + Clone,
 ) -> i32 {
+    signals::block_sigpipe();
     let mut arena = [0u8; ARENA];
     let mut free = &mut arena[..];
     let mut expanded: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
@@ -63,7 +64,7 @@ pub fn run<'e>(
     }
     if opts.idle {
         let _ = crate::seccomp::install();
-        idle::wait_for_stop();
+        signals::wait_for_stop();
         return 0;
     }
     let targets = opts.targets();

@@ -10,15 +10,14 @@ use crate::loopback::{self, Host};
 use crate::options::{MAX_TARGETS, Options};
 use crate::request;
 use crate::status_line::StatusLine;
-use crate::status_list::StatusList;
 use crate::target::{Check, Endpoint, Target};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::FileType;
 use rustix::io::Errno;
 use rustix::net::{
-    AddressFamily, Ipv4Addr, Ipv6Addr, RecvFlags, SendFlags, SocketAddr, SocketAddrAny,
-    SocketAddrUnix, SocketAddrV4, SocketAddrV6, SocketFlags, SocketType,
+    Ipv4Addr, Ipv6Addr, RecvFlags, SendFlags, SocketAddr, SocketAddrAny, SocketAddrUnix,
+    SocketAddrV4, SocketAddrV6, SocketFlags, SocketType,
 };
 use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags};
 
@@ -36,28 +35,15 @@ pub enum Outcome {
     Fail,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    Connecting,
-    Sending,
-    Receiving,
-}
-
 /// One target's check in progress.
 pub struct Probe {
-    check: Check,
-    /// The target is a Unix socket, so an AF_UNIX peer is expected.
-    unix: bool,
     /// One socket per address being raced; the winner ends up in slot 0.
     sockets: [Option<OwnedFd>; 2],
     /// The most telling connect error so far.
     connect_error: Option<Errno>,
-    stage: Stage,
-    request: [u8; REQUEST_MAX],
-    request_len: usize,
-    sent: usize,
+    /// Connected and the request sent: waiting for the answer.
+    receiving: bool,
     status_line: StatusLine,
-    statuses: StatusList,
     grpc: GrpcCheck,
     /// The result, once known.
     pub outcome: Outcome,
@@ -72,20 +58,13 @@ impl Default for Probe {
 }
 
 impl Probe {
-    /// A check not started yet. Not `const`: a constant this size would be
-    /// copied from a 2 KiB block of zeros in the binary instead of cleared.
+    /// A check not started yet.
     pub fn new() -> Self {
         Probe {
-            check: Check::Connect,
-            unix: false,
             sockets: [None, None],
             connect_error: None,
-            stage: Stage::Connecting,
-            request: [0; REQUEST_MAX],
-            request_len: 0,
-            sent: 0,
+            receiving: false,
             status_line: StatusLine::new(),
-            statuses: StatusList::DEFAULT,
             grpc: GrpcCheck::new(),
             outcome: Outcome::Pending,
             reason: Line::new(),
@@ -96,6 +75,7 @@ impl Probe {
         self.finish(Outcome::Fail, reason);
     }
 
+    /// Records the outcome and closes the sockets.
     fn finish(&mut self, outcome: Outcome, reason: &[u8]) {
         self.outcome = outcome;
         self.reason.push(reason);
@@ -103,75 +83,39 @@ impl Probe {
     }
 
     fn fail_errno(&mut self, errno: Errno) {
-        self.outcome = Outcome::Fail;
         push_errno(&mut self.reason, errno);
-        self.sockets = [None, None];
+        self.fail(b"");
     }
 
-    /// Builds the request and starts connecting.
-    fn start(&mut self, target: &Target, opts: &Options) {
-        self.check = target.check;
-        self.statuses = opts.statuses;
-        if target.check == Check::Http {
-            let req = request::Request {
-                method: opts.method,
-                path: target.path,
-                host_port: target.host_port,
-                headers: opts.headers(),
-            };
-            match request::write(&mut self.request, &req) {
-                Some(len) => self.request_len = len,
-                None => return self.fail(b"request too long"),
-            }
-        }
-        if target.check == Check::Grpc {
-            let mut authority = Line::new();
-            authority.push(b"localhost");
-            if let Endpoint::Inet(_, port) = target.endpoint {
-                authority.push(b":").push_u64(u64::from(port));
-            }
-            let req = grpc::Request {
-                authority: authority.as_bytes(),
-                service: target.path,
-                metadata: opts.headers(),
-                timeout_ms: opts.timeout_ms,
-                user_agent: request::USER_AGENT,
-            };
-            match grpc::write_request(&mut self.request, &req) {
-                Some(len) => self.request_len = len,
-                None => return self.fail(b"request too long"),
-            }
-        }
+    /// Checks a file target at once, or starts connecting.
+    fn start(&mut self, target: &Target) {
         match target.endpoint {
             Endpoint::Inet(host, port) => {
-                let v4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
-                let v6 = SocketAddrV6::new(Ipv6Addr::LOCALHOST, port, 0, 0);
-                match host {
-                    Host::Both => {
-                        self.open(0, AddressFamily::INET, &v4.into());
-                        self.open(1, AddressFamily::INET6, &v6.into());
-                    }
-                    Host::V4(ip) => {
-                        let addr = SocketAddrV4::new(Ipv4Addr::from(ip), port);
-                        self.open(0, AddressFamily::INET, &addr.into());
-                    }
-                    Host::V6Loopback => self.open(0, AddressFamily::INET6, &v6.into()),
+                let v4 = match host {
+                    Host::V4(ip) => ip,
+                    _ => [127, 0, 0, 1],
+                };
+                if host != Host::V6Loopback {
+                    self.open(0, &SocketAddrV4::new(Ipv4Addr::from(v4), port).into());
+                }
+                if host != Host::V4(v4) {
+                    self.open(
+                        1,
+                        &SocketAddrV6::new(Ipv6Addr::LOCALHOST, port, 0, 0).into(),
+                    );
                 }
             }
             Endpoint::Unix(path) => {
-                self.unix = true;
+                let mut buf = [0u8; crate::bytes::PATH_MAX];
                 let addr = match path {
                     [b'@', name @ ..] => SocketAddrUnix::new_abstract_name(name),
-                    _ => {
-                        let mut buf = [0u8; crate::bytes::PATH_MAX];
-                        match crate::bytes::c_path(path, &mut buf) {
-                            Some(path) => SocketAddrUnix::new(path),
-                            None => Err(Errno::NAMETOOLONG),
-                        }
-                    }
+                    _ => match crate::bytes::c_path(path, &mut buf) {
+                        Some(path) => SocketAddrUnix::new(path),
+                        None => Err(Errno::NAMETOOLONG),
+                    },
                 };
                 match addr {
-                    Ok(addr) => self.open(0, AddressFamily::UNIX, &addr.into()),
+                    Ok(addr) => self.open(0, &addr.into()),
                     Err(e) => self.fail_errno(e),
                 }
                 if self.outcome == Outcome::Fail {
@@ -185,26 +129,22 @@ impl Probe {
         }
     }
 
-    /// Opens a non-blocking socket in `slot` and starts connecting it.
-    fn open(&mut self, slot: usize, family: AddressFamily, addr: &SocketAddrAny) {
+    /// Opens a non-blocking socket in `slot` and starts connecting it; the
+    /// poll loop sees it writable once connected (at once for Unix sockets).
+    fn open(&mut self, slot: usize, addr: &SocketAddrAny) {
         if self.outcome != Outcome::Pending {
             return;
         }
         let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
-        let result =
-            rustix::net::socket_with(family, SocketType::STREAM, flags, None).and_then(|fd| {
-                match rustix::net::connect(&fd, addr) {
-                    Ok(()) | Err(Errno::INPROGRESS) => Ok(fd),
-                    Err(e) => Err(e),
-                }
-            });
-        match result {
+        let socket =
+            rustix::net::socket_with(addr.address_family(), SocketType::STREAM, flags, None);
+        let connected = socket.and_then(|fd| match rustix::net::connect(&fd, addr) {
+            Ok(()) | Err(Errno::INPROGRESS) => Ok(fd),
+            Err(e) => Err(e),
+        });
+        match connected {
             Ok(fd) => self.sockets[slot] = Some(fd),
             Err(e) => self.connect_failed(slot, e),
-        }
-        // A Unix connect completes at once; a loopback TCP connect may too.
-        if self.sockets[slot].is_some() && family == AddressFamily::UNIX {
-            self.on_ready(slot);
         }
     }
 
@@ -241,91 +181,110 @@ impl Probe {
         }
     }
 
-    /// The socket in `slot` is ready for what the stage waits for.
-    fn on_ready(&mut self, slot: usize) {
+    /// The socket in `slot` is ready: connected (or failed), or readable.
+    fn on_ready(&mut self, slot: usize, target: &Target, opts: &Options) {
         let Some(fd) = &self.sockets[slot] else {
             return;
         };
-        match self.stage {
-            Stage::Connecting => match rustix::net::sockopt::socket_error(fd) {
-                Ok(Ok(())) => self.on_connected(slot),
-                Ok(Err(e)) | Err(e) => self.connect_failed(slot, e),
-            },
-            Stage::Sending => self.send(),
-            Stage::Receiving => self.receive(),
+        if self.receiving {
+            return self.receive(target, opts);
+        }
+        match rustix::net::sockopt::socket_error(fd) {
+            Ok(Ok(())) => self.on_connected(slot, target, opts),
+            Ok(Err(e)) | Err(e) => self.connect_failed(slot, e),
         }
     }
 
-    fn on_connected(&mut self, slot: usize) {
-        // The race is won: the other attempt is closed.
+    /// The race is won: check the peer, then pass or send the request.
+    fn on_connected(&mut self, slot: usize, target: &Target, opts: &Options) {
         let fd = self.sockets[slot].take();
         self.sockets = [fd, None];
-        if !self.peer_is_allowed() {
-            return self.fail(b"refused: the peer is not a loopback address");
-        }
-        match self.check {
-            Check::Connect => self.finish(Outcome::Pass, b"connected"),
-            _ => {
-                self.stage = Stage::Sending;
-                self.send();
-            }
-        }
-    }
-
-    /// After connect, the peer address is checked once more.
-    fn peer_is_allowed(&self) -> bool {
-        let Some(fd) = &self.sockets[0] else {
-            return false;
-        };
-        match rustix::net::getpeername(fd) {
+        let Some(fd) = &self.sockets[0] else { return };
+        let allowed = match rustix::net::getpeername(fd) {
             Ok(Some(peer)) => match SocketAddr::try_from(peer) {
                 Ok(SocketAddr::V4(a)) => loopback::is_loopback_v4(a.ip().octets()),
                 Ok(SocketAddr::V6(a)) => loopback::is_loopback_v6(a.ip().octets()),
-                // Not an IP address: AF_UNIX, the only other family we open.
-                Err(_) => self.unix,
+                // Not an IP address: AF_UNIX, the only other family opened.
+                Err(_) => matches!(target.endpoint, Endpoint::Unix(_)),
             },
             _ => false,
+        };
+        if !allowed {
+            return self.fail(b"refused: the peer is not a loopback address");
         }
-    }
-
-    fn send(&mut self) {
-        let Some(fd) = &self.sockets[0] else { return };
-        let rest = &self.request[self.sent..self.request_len];
-        match rustix::net::send(fd, rest, SendFlags::NOSIGNAL) {
-            Ok(n) => {
-                self.sent += n;
-                if self.sent == self.request_len {
-                    self.stage = Stage::Receiving;
+        let mut request = [0u8; REQUEST_MAX];
+        let len = match target.check {
+            Check::Connect => return self.finish(Outcome::Pass, b"connected"),
+            Check::Grpc => {
+                let mut authority = Line::new();
+                authority.push(b"localhost");
+                if let Endpoint::Inet(_, port) = target.endpoint {
+                    authority.push(b":").push_u64(u64::from(port));
                 }
+                let req = grpc::Request {
+                    authority: authority.as_bytes(),
+                    service: target.path,
+                    metadata: opts.headers(),
+                    timeout_ms: opts.timeout_ms,
+                    user_agent: request::USER_AGENT,
+                };
+                grpc::write_request(&mut request, &req)
             }
-            Err(Errno::AGAIN) => {}
+            _ => {
+                let req = request::Request {
+                    method: opts.method,
+                    path: target.path,
+                    host_port: target.host_port,
+                    headers: opts.headers(),
+                };
+                request::write(&mut request, &req)
+            }
+        };
+        let Some(len) = len else {
+            return self.fail(b"request too long");
+        };
+        // A fresh socket's buffer takes a request this small whole: it goes
+        // out in one write, or the check fails.
+        match rustix::net::send(fd, &request[..len], SendFlags::NOSIGNAL) {
+            Ok(n) if n == len => self.receiving = true,
+            Ok(_) | Err(Errno::AGAIN) => self.fail(b"could not send the request at once"),
             Err(e) => self.fail_errno(e),
         }
     }
 
-    fn receive(&mut self) {
+    fn receive(&mut self, target: &Target, opts: &Options) {
         let Some(fd) = &self.sockets[0] else { return };
         let mut buf = [0u8; 512];
-        match rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()) {
-            Ok((0, _)) if self.check == Check::Grpc => {
+        let grpc = target.check == Check::Grpc;
+        let bytes = match rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()) {
+            Ok((0, _)) if grpc => {
                 self.grpc.closed(&mut self.reason);
-                self.finish(Outcome::Fail, b"");
+                return self.fail(b"");
             }
-            Ok((0, _)) => self.fail(b"connection closed before the status line"),
-            Ok((n, _)) if self.check == Check::Grpc => self.on_grpc_bytes(&buf[..n]),
-            Ok((n, _)) => self.on_bytes(&buf[..n]),
-            Err(Errno::AGAIN) => {}
-            Err(e) => self.fail_errno(e),
+            Ok((0, _)) => return self.fail(b"connection closed before the status line"),
+            Ok((n, _)) => &buf[..n],
+            Err(Errno::AGAIN) => return,
+            Err(e) => return self.fail_errno(e),
+        };
+        if grpc {
+            let mut reply = grpc::Reply::new();
+            let progress = self.grpc.feed(bytes, &mut reply, &mut self.reason);
+            // SETTINGS and PING acknowledgements; should the socket buffer be
+            // full, the server only waits, which the deadline covers.
+            let _ = rustix::net::send(fd, reply.as_bytes(), SendFlags::NOSIGNAL);
+            match progress {
+                grpc::Progress::NeedMore => {}
+                grpc::Progress::Pass => self.finish(Outcome::Pass, b"SERVING"),
+                grpc::Progress::Fail => self.fail(b""),
+            }
+            return;
         }
-    }
-
-    fn on_bytes(&mut self, bytes: &[u8]) {
         match self.status_line.feed(bytes) {
             Ok(None) => {}
             Ok(Some(code)) => {
                 let mut text = Line::new();
                 text.push(b"HTTP ").push_u64(u64::from(code));
-                let passed = self.statuses.contains(code);
+                let passed = opts.statuses.contains(code);
                 self.finish(
                     if passed { Outcome::Pass } else { Outcome::Fail },
                     text.as_bytes(),
@@ -335,51 +294,26 @@ impl Probe {
         }
     }
 
-    fn on_grpc_bytes(&mut self, bytes: &[u8]) {
-        let mut reply = grpc::Reply::new();
-        let progress = self.grpc.feed(bytes, &mut reply, &mut self.reason);
-        // SETTINGS and PING acknowledgements; a full socket buffer here would
-        // only delay the server, which the deadline covers.
-        if let Some(fd) = &self.sockets[0] {
-            let _ = rustix::net::send(fd, reply.as_bytes(), SendFlags::NOSIGNAL);
-        }
-        match progress {
-            grpc::Progress::NeedMore => {}
-            grpc::Progress::Pass => self.finish(Outcome::Pass, b"SERVING"),
-            grpc::Progress::Fail => self.finish(Outcome::Fail, b""),
-        }
-    }
-
     /// What the check was doing, for the timeout message.
-    fn phase(&self) -> &'static [u8] {
-        match self.stage {
-            Stage::Connecting => b"connecting",
-            Stage::Sending => b"sending the request",
-            Stage::Receiving if self.check == Check::Grpc => self.grpc.phase().as_bytes(),
-            Stage::Receiving => b"waiting for the status line",
+    fn phase(&self, target: &Target) -> &'static [u8] {
+        match (self.receiving, target.check) {
+            (false, _) => b"connecting",
+            (true, Check::Grpc) => self.grpc.phase().as_bytes(),
+            (true, _) => b"waiting for the status line",
         }
-    }
-
-    /// The poll events the socket in `slot` waits for, if any.
-    fn interest(&self, slot: usize) -> Option<PollFlags> {
-        self.sockets[slot].as_ref()?;
-        Some(match self.stage {
-            Stage::Connecting | Stage::Sending => PollFlags::OUT,
-            Stage::Receiving => PollFlags::IN,
-        })
     }
 }
 
 /// The errors a probe meets, by number, and what each is called: a table,
 /// since a `match` over them compiles to a long chain of compares.
-const ERRNO_CODES: [u8; 16] = [
-    111, 104, 32, 2, 13, 1, 101, 99, 97, 20, 88, 91, 11, 24, 23, 110,
+const ERRNO_CODES: [u8; 17] = [
+    111, 104, 32, 2, 13, 1, 101, 99, 97, 20, 88, 91, 11, 24, 23, 110, 21,
 ];
 const ERRNO_TEXTS: &[u8] = b"connection refused\0connection reset\0connection closed\0\
 no such file\0permission denied\0permission denied\0network unreachable\0\
 address not available\0address family not supported\0not a directory\0not a socket\0\
 not a stream socket\0server busy (backlog full)\0too many open files\0too many open files\0\
-connection timed out";
+connection timed out\0is a directory";
 
 /// Appends a short text for `errno`: the causes a probe meets, by name.
 pub fn push_errno(line: &mut Line, errno: Errno) {
@@ -415,6 +349,7 @@ fn errno_table_lines_up() {
         (Errno::MFILE, "too many open files"),
         (Errno::NFILE, "too many open files"),
         (Errno::TIMEDOUT, "connection timed out"),
+        (Errno::ISDIR, "is a directory"),
         (Errno::NOSYS, "error 38"),
     ] {
         let mut line = Line::new();
@@ -426,20 +361,9 @@ fn errno_table_lines_up() {
 /// Checks every probe concurrently until each has an outcome or the deadline
 /// passes. File targets are checked first; then the sandbox is installed
 /// (its result is returned), then the network targets start.
-#[inline(never)]
 pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
     let targets = opts.targets();
     // The deadline is a timer fd in the poll set: no clock reads needed.
-    let timer = rustix::time::timerfd_create(
-        TimerfdClockId::Monotonic,
-        TimerfdFlags::CLOEXEC | TimerfdFlags::NONBLOCK,
-    );
-    let Ok(timer) = timer else {
-        for probe in probes.iter_mut() {
-            probe.fail(b"cannot create a timer");
-        }
-        return Ok(());
-    };
     let ms = opts.timeout_ms;
     let deadline = Itimerspec {
         it_interval: Timespec {
@@ -451,78 +375,88 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             tv_nsec: ((ms % 1000) * 1_000_000) as i64,
         },
     };
-    if rustix::time::timerfd_settime(&timer, TimerfdTimerFlags::empty(), &deadline).is_err() {
-        for probe in probes.iter_mut() {
-            probe.fail(b"cannot set the deadline");
-        }
-        return Ok(());
-    }
+    let timer = rustix::time::timerfd_create(TimerfdClockId::Monotonic, TimerfdFlags::CLOEXEC)
+        .and_then(|timer| {
+            rustix::time::timerfd_settime(&timer, TimerfdTimerFlags::empty(), &deadline)?;
+            Ok(timer)
+        });
     // Files first: the sandbox forbids `open`.
     let is_file = |t: &Target| matches!(t.endpoint, Endpoint::File(_));
     for (probe, (_, target)) in probes.iter_mut().zip(targets) {
         if is_file(target) {
-            probe.start(target, opts);
+            probe.start(target);
         }
     }
     let sandbox = crate::seccomp::install();
+    let timer = match timer {
+        Ok(timer) => timer,
+        Err(e) => {
+            for probe in probes.iter_mut().filter(|p| p.outcome == Outcome::Pending) {
+                probe.fail_errno(e);
+            }
+            return sandbox;
+        }
+    };
     for (probe, (_, target)) in probes.iter_mut().zip(targets) {
         if !is_file(target) {
-            probe.start(target, opts);
+            probe.start(target);
         }
     }
     const SLOTS: usize = 1 + 2 * MAX_TARGETS;
     loop {
-        // Which probe and slot each poll entry belongs to, and what happened.
+        // Which probe and slot each poll entry belongs to, and which fired.
         let mut owners = [(0usize, 0usize); SLOTS];
         let mut ready = [false; SLOTS];
-        let timed_out;
-        {
-            let mut fds: [PollFd; SLOTS] =
-                core::array::from_fn(|_| PollFd::new(&timer, PollFlags::IN));
-            let mut count = 1;
-            for (p, probe) in probes.iter().enumerate() {
-                if probe.outcome != Outcome::Pending {
-                    continue;
-                }
-                for slot in 0..2 {
-                    if let (Some(events), Some(fd)) = (probe.interest(slot), &probe.sockets[slot]) {
-                        fds[count] = PollFd::from_borrowed_fd(fd.as_fd(), events);
-                        owners[count] = (p, slot);
-                        count += 1;
-                    }
-                }
+        let mut fds: [PollFd; SLOTS] = core::array::from_fn(|_| PollFd::new(&timer, PollFlags::IN));
+        let mut count = 1;
+        for (p, probe) in probes.iter().enumerate() {
+            if probe.outcome != Outcome::Pending {
+                continue;
             }
-            if count == 1 {
-                return sandbox;
-            }
-            match poll(&mut fds[..count], None) {
-                Ok(_) => {}
-                Err(Errno::INTR) => continue,
-                Err(e) => {
-                    for probe in probes.iter_mut().filter(|p| p.outcome == Outcome::Pending) {
-                        probe.fail_errno(e);
-                    }
-                    return sandbox;
+            for (slot, socket) in probe.sockets.iter().enumerate() {
+                if let Some(fd) = socket {
+                    let events = if probe.receiving {
+                        PollFlags::IN
+                    } else {
+                        PollFlags::OUT
+                    };
+                    fds[count] = PollFd::from_borrowed_fd(fd.as_fd(), events);
+                    owners[count] = (p, slot);
+                    count += 1;
                 }
-            }
-            timed_out = !fds[0].revents().is_empty();
-            for (i, fd) in fds[..count].iter().enumerate() {
-                ready[i] = !fd.revents().is_empty();
             }
         }
-        if timed_out {
-            for probe in probes.iter_mut().filter(|p| p.outcome == Outcome::Pending) {
-                let mut text = Line::new();
-                text.push(b"timed out after ");
-                duration::push(&mut text, ms);
-                text.push(b" while ").push(probe.phase());
-                probe.fail(text.as_bytes());
+        if count == 1 {
+            return sandbox;
+        }
+        match poll(&mut fds[..count], None) {
+            Ok(_) => {}
+            Err(Errno::INTR) => continue,
+            Err(e) => {
+                for probe in probes.iter_mut().filter(|p| p.outcome == Outcome::Pending) {
+                    probe.fail_errno(e);
+                }
+                return sandbox;
+            }
+        }
+        for (i, fd) in fds[..count].iter().enumerate() {
+            ready[i] = !fd.revents().is_empty();
+        }
+        if ready[0] {
+            for (probe, (_, target)) in probes.iter_mut().zip(targets) {
+                if probe.outcome == Outcome::Pending {
+                    let mut text = Line::new();
+                    text.push(b"timed out after ");
+                    duration::push(&mut text, ms);
+                    text.push(b" while ").push(probe.phase(target));
+                    probe.fail(text.as_bytes());
+                }
             }
             return sandbox;
         }
         for (i, &(p, slot)) in owners.iter().enumerate().skip(1) {
             if ready[i] && probes[p].outcome == Outcome::Pending {
-                probes[p].on_ready(slot);
+                probes[p].on_ready(slot, &targets[p].1, opts);
             }
         }
     }

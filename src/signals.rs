@@ -1,8 +1,21 @@
-//! `--idle`: the main process of a probe-only sidecar image. It does nothing
-//! until SIGTERM or SIGINT, then returns so the process exits 0 at once, also
-//! as PID 1 (where signals without a handler would be ignored).
+//! Signals: SIGPIPE kept from killing the probe, and `--idle`, the main
+//! process of a probe-only sidecar image, which does nothing until SIGTERM or
+//! SIGINT, then returns so the process exits 0 at once, also as PID 1 (where
+//! signals without a handler would be ignored).
 
 use rustix::runtime_448b8ad740e2a26f::{self as runtime, How, KernelSigSet, Signal};
+
+/// Blocks SIGPIPE, so that writing to a stderr or stdout whose reader is gone
+/// fails with EPIPE instead of killing the probe (sockets are written with
+/// MSG_NOSIGNAL already).
+pub fn block_sigpipe() {
+    let mut pipe = KernelSigSet::empty();
+    pipe.insert(Signal::PIPE);
+    // SAFETY: [`rt_sigprocmask(2)`] on a single-threaded process with no
+    // signal handlers; a blocked SIGPIPE only stays pending.
+    // [`rt_sigprocmask(2)`]: https://man7.org/linux/man-pages/man2/sigprocmask.2.html
+    let _ = unsafe { runtime::kernel_sigprocmask(How::BLOCK, Some(&pipe)) };
+}
 
 /// Blocks until SIGTERM or SIGINT arrives.
 pub fn wait_for_stop() {
