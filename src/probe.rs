@@ -381,47 +381,41 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             Ok(timer)
         });
     // Files first: the sandbox forbids `open`.
-    let is_file = |t: &Target| matches!(t.endpoint, Endpoint::File(_));
-    for (probe, (_, target)) in probes.iter_mut().zip(targets) {
-        if is_file(target) {
-            probe.start(target);
+    let is_file = |i: usize| matches!(targets[i].1.endpoint, Endpoint::File(_));
+    for i in 0..probes.len() {
+        if is_file(i) {
+            probes[i].start(&targets[i].1);
         }
     }
     let sandbox = crate::seccomp::install();
     let timer = match timer {
         Ok(timer) => timer,
         Err(e) => {
-            for probe in probes.iter_mut().filter(|p| p.outcome == Outcome::Pending) {
-                probe.fail_errno(e);
-            }
+            fail_pending(probes, targets, Err(e));
             return sandbox;
         }
     };
-    for (probe, (_, target)) in probes.iter_mut().zip(targets) {
-        if !is_file(target) {
-            probe.start(target);
+    for i in 0..probes.len() {
+        if !is_file(i) {
+            probes[i].start(&targets[i].1);
         }
     }
     const SLOTS: usize = 1 + 2 * MAX_TARGETS;
     loop {
-        // Which probe and slot each poll entry belongs to, and which fired.
-        let mut owners = [(0usize, 0usize); SLOTS];
-        let mut ready = [false; SLOTS];
+        // Which probe and slot each poll entry belongs to.
+        let mut owners = [(0u8, 0u8); SLOTS];
         let mut fds: [PollFd; SLOTS] = core::array::from_fn(|_| PollFd::new(&timer, PollFlags::IN));
         let mut count = 1;
         for (p, probe) in probes.iter().enumerate() {
-            if probe.outcome != Outcome::Pending {
-                continue;
-            }
-            for (slot, socket) in probe.sockets.iter().enumerate() {
-                if let Some(fd) = socket {
+            for slot in 0..2 {
+                if let (Outcome::Pending, Some(fd)) = (probe.outcome, &probe.sockets[slot]) {
                     let events = if probe.receiving {
                         PollFlags::IN
                     } else {
                         PollFlags::OUT
                     };
                     fds[count] = PollFd::from_borrowed_fd(fd.as_fd(), events);
-                    owners[count] = (p, slot);
+                    owners[count] = (p as u8, slot as u8);
                     count += 1;
                 }
             }
@@ -429,35 +423,42 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
         if count == 1 {
             return sandbox;
         }
-        match poll(&mut fds[..count], None) {
-            Ok(_) => {}
-            Err(Errno::INTR) => continue,
-            Err(e) => {
-                for probe in probes.iter_mut().filter(|p| p.outcome == Outcome::Pending) {
-                    probe.fail_errno(e);
-                }
-                return sandbox;
-            }
+        let polled = poll(&mut fds[..count], None);
+        if polled == Err(Errno::INTR) {
+            continue;
         }
-        for (i, fd) in fds[..count].iter().enumerate() {
-            ready[i] = !fd.revents().is_empty();
+        let mut ready = [false; SLOTS];
+        for i in 0..count {
+            ready[i] = !fds[i].revents().is_empty();
         }
-        if ready[0] {
-            for (probe, (_, target)) in probes.iter_mut().zip(targets) {
-                if probe.outcome == Outcome::Pending {
-                    let mut text = Line::new();
-                    text.push(b"timed out after ");
-                    duration::push(&mut text, ms);
-                    text.push(b" while ").push(probe.phase(target));
-                    probe.fail(text.as_bytes());
-                }
-            }
+        if ready[0] || polled.is_err() {
+            fail_pending(probes, targets, polled.map(|_| ms));
             return sandbox;
         }
-        for (i, &(p, slot)) in owners.iter().enumerate().skip(1) {
+        for i in 1..count {
+            let (p, slot) = (usize::from(owners[i].0), usize::from(owners[i].1));
             if ready[i] && probes[p].outcome == Outcome::Pending {
                 probes[p].on_ready(slot, &targets[p].1, opts);
             }
+        }
+    }
+}
+
+/// Fails every probe still pending: timed out after `Ok(ms)`, or an error.
+fn fail_pending(probes: &mut [Probe], targets: &[crate::options::Named], why: Result<u64, Errno>) {
+    for (i, probe) in probes.iter_mut().enumerate() {
+        if probe.outcome != Outcome::Pending {
+            continue;
+        }
+        match why {
+            Ok(ms) => {
+                let phase = probe.phase(&targets[i].1);
+                probe.reason.push(b"timed out after ");
+                duration::push(&mut probe.reason, ms);
+                probe.reason.push(b" while ").push(phase);
+                probe.fail(b"");
+            }
+            Err(e) => probe.fail_errno(e),
         }
     }
 }
