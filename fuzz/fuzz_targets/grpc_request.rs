@@ -1,0 +1,120 @@
+//! `grpc::write_request` from arbitrary parts as the probe validates them
+//! (printable authority and service, `-H` headers that `split_header`
+//! accepts). Input: bytes 0..4 the timeout in ms, then `\n`-separated
+//! authority, service and headers. The output is exactly the preface, our
+//! SETTINGS, one HEADERS frame whose block decodes (with the probe's own
+//! HPACK decoder) to the fields we meant, and one DATA frame carrying the
+//! HealthCheckRequest.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use scratchprobe::grpc::{self, Request};
+use scratchprobe::{hpack, request};
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const OUR_SETTINGS: &[u8] =
+    b"\x00\x00\x0c\x04\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00";
+
+fuzz_target!(|data: &[u8]| {
+    let [t0, t1, t2, t3, rest @ ..] = data else {
+        return;
+    };
+    let timeout_ms = u64::from(u32::from_le_bytes([*t0, *t1, *t2, *t3])) % (24 * 3_600_000 + 1);
+    let mut parts = rest.split(|&b| b == b'\n');
+    let authority = parts.next().unwrap_or(b"localhost:50051");
+    let service = parts.next().unwrap_or(b"");
+    let printable = |s: &[u8]| s.iter().all(|b| b.is_ascii_graphic());
+    if !printable(authority) || !printable(service) {
+        return;
+    }
+    let metadata: Vec<&[u8]> = parts
+        .filter(|h| request::split_header(h).is_some())
+        .take(16)
+        .collect();
+    let req = Request {
+        authority,
+        service,
+        metadata: &metadata,
+        timeout_ms,
+        user_agent: request::USER_AGENT,
+    };
+    let mut out = vec![0u8; 1 << 17];
+    let Some(len) = grpc::write_request(&mut out, &req) else {
+        let size: usize = metadata.iter().map(|h| h.len() + 4).sum::<usize>() + authority.len();
+        assert!(size > 16_000, "refused a small request");
+        return;
+    };
+    let out = &out[..len];
+    // A short buffer refuses rather than writing part of it.
+    let mut short = vec![0u8; len - 1];
+    assert_eq!(grpc::write_request(&mut short, &req), None);
+
+    let rest = out.strip_prefix(PREFACE).expect("preface");
+    let rest = rest.strip_prefix(OUR_SETTINGS).expect("our SETTINGS");
+    let (headers, rest) = frame(rest, 1, 0x4);
+    let (body, rest) = frame(rest, 0, 0x1);
+    assert!(rest.is_empty(), "bytes after the DATA frame");
+
+    // The header block, field by field.
+    let mut fields: Vec<(usize, Vec<u8>, Vec<u8>)> = Vec::new();
+    hpack::decode(headers, &mut |i, n, v| {
+        fields.push((i, n.to_vec(), v.to_vec()))
+    })
+    .expect("our own header block does not decode");
+    let cut = |s: &[u8], max: usize| s[..s.len().min(max)].to_vec();
+    let mut want: Vec<(usize, Vec<u8>, Vec<u8>)> = vec![
+        (1, vec![], cut(authority, hpack::VALUE_MAX)),
+        (3, vec![], vec![]),
+        (6, vec![], vec![]),
+        (4, vec![], b"/grpc.health.v1.Health/Check".to_vec()),
+        (31, vec![], b"application/grpc".to_vec()),
+        (0, b"te".to_vec(), b"trailers".to_vec()),
+        (58, vec![], request::USER_AGENT.to_vec()),
+    ];
+    if timeout_ms > 0 {
+        want.push((
+            0,
+            b"grpc-timeout".to_vec(),
+            format!("{}m", timeout_ms.min(99_999_999)).into_bytes(),
+        ));
+    }
+    for h in &metadata {
+        let colon = h.iter().position(|&b| b == b':').unwrap();
+        let name = h[..colon].to_ascii_lowercase();
+        let value = h[colon + 1..].trim_ascii_start();
+        want.push((0, cut(&name, 32), cut(value, hpack::VALUE_MAX)));
+    }
+    assert_eq!(fields, want, "header fields");
+
+    // The gRPC message: uncompressed, length-prefixed HealthCheckRequest.
+    let (prefix, message) = body.split_at(5);
+    assert_eq!(prefix[0], 0, "compressed flag");
+    assert_eq!(
+        u32::from_be_bytes(prefix[1..5].try_into().unwrap()) as usize,
+        message.len()
+    );
+    let mut want = Vec::new();
+    if !service.is_empty() {
+        want.push(0x0a);
+        let mut n = service.len();
+        while n >= 0x80 {
+            want.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        want.push(n as u8);
+        want.extend_from_slice(service);
+    }
+    assert_eq!(message, &want[..], "HealthCheckRequest");
+});
+
+/// One frame of stream 1 with exactly these type and flags: its payload and
+/// what follows.
+fn frame(b: &[u8], ty: u8, flags: u8) -> (&[u8], &[u8]) {
+    assert!(b.len() >= 9, "frame header cut short");
+    let len = u32::from_be_bytes([0, b[0], b[1], b[2]]) as usize;
+    assert!(len <= 16_384, "frame of {len} bytes");
+    assert_eq!((b[3], b[4]), (ty, flags), "frame type and flags");
+    assert_eq!(&b[5..9], &[0, 0, 0, 1], "stream");
+    assert!(b.len() >= 9 + len, "payload cut short");
+    b[9..].split_at(len)
+}
