@@ -14,6 +14,29 @@ pub fn has(haystack: &[u8], byte: u8) -> bool {
     haystack.iter().any(|&b| b == byte)
 }
 
+/// The first entry of `list`, a string of NUL-terminated entries, that `text`
+/// starts with: its index and length; past the last entry, the number of
+/// entries and 0. One string and one loop are smaller than a table of slices.
+pub fn prefix_in(list: &[u8], text: &[u8]) -> (usize, usize) {
+    let mut index = 0;
+    let mut len = 0;
+    let mut matches = true;
+    for &b in list {
+        if b == 0 {
+            if matches {
+                return (index, len);
+            }
+            index += 1;
+            len = 0;
+            matches = true;
+        } else {
+            matches &= text.get(len) == Some(&b);
+            len += 1;
+        }
+    }
+    (index, 0)
+}
+
 /// Longest path passed to the kernel, NUL included (`PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
 
@@ -22,9 +45,14 @@ pub const PATH_MAX: usize = 4096;
 /// inlined at every rustix call that takes a path.
 pub fn c_path<'b>(path: &[u8], buf: &'b mut [u8; PATH_MAX]) -> Option<&'b CStr> {
     let with_nul = buf.get_mut(..=path.len())?;
-    with_nul[..path.len()].copy_from_slice(path);
+    for (to, &b) in with_nul.iter_mut().zip(path) {
+        if b == 0 {
+            return None;
+        }
+        *to = b;
+    }
     with_nul[path.len()] = 0;
-    CStr::from_bytes_with_nul(with_nul).ok()
+    CStr::from_bytes_until_nul(with_nul).ok()
 }
 
 #[cfg(test)]
@@ -40,5 +68,9 @@ mod tests {
         assert_eq!(c_path(b"/tmp/x", &mut buf).unwrap().to_bytes(), b"/tmp/x");
         assert!(c_path(b"a\0b", &mut buf).is_none());
         assert!(c_path(&[b'a'; PATH_MAX], &mut buf).is_none());
+        assert!(c_path(&[b'a'; PATH_MAX - 1], &mut buf).is_some());
+        assert_eq!(prefix_in(b"ab\0c\0", b"abc"), (0, 2));
+        assert_eq!(prefix_in(b"ab\0c\0", b"cd"), (1, 1));
+        assert_eq!(prefix_in(b"ab\0c\0", b"a"), (2, 0));
     }
 }

@@ -23,71 +23,66 @@ pub fn expand<'a>(
     out: &mut [u8],
 ) -> Result<usize, ExpandError<'a>> {
     let mut len = 0;
-    let mut i = 0;
-    while i < arg.len() {
-        let rest = &arg[i..];
-        // Each step yields the text to append and how much of `arg` it used.
-        let (text, used): (&[u8], usize) = match (rest[0], rest.get(1)) {
-            (b'$', Some(b'$')) => (b"$", 2),
-            (b'$', Some(b'{')) => {
-                let close = rest
-                    .iter()
-                    .position(|&b| b == b'}')
-                    .ok_or(ExpandError::BadSyntax)?;
-                let inner = &rest[2..close];
-                let name_len = name_len(inner);
-                let name = &inner[..name_len];
-                let default = match &inner[name_len..] {
-                    [] => None,
-                    [b':', b'-', default @ ..] => Some(default),
-                    _ => return Err(ExpandError::BadSyntax),
-                };
-                if name.is_empty() {
-                    return Err(ExpandError::BadSyntax);
+    let mut rest = arg;
+    while let [first, tail @ ..] = rest {
+        // The text to append: this byte, unless it starts an expansion.
+        let mut text = core::slice::from_ref(first);
+        rest = tail;
+        if *first == b'$' {
+            if let [b'$', tail @ ..] = rest {
+                // `$$`: the `$` is the text.
+                rest = tail;
+            } else {
+                let braced = rest.first() == Some(&b'{');
+                let (name, mut after) = split_name(&rest[usize::from(braced)..]);
+                let mut default = None;
+                if braced {
+                    // `}` or `:-DEFAULT}` after the name.
+                    let close = after.iter().position(|&b| b == b'}');
+                    let (inner, tail) = after.split_at(close.ok_or(ExpandError::BadSyntax)?);
+                    match inner {
+                        [] => {}
+                        [b':', b'-', value @ ..] => default = Some(value),
+                        _ => return Err(ExpandError::BadSyntax),
+                    }
+                    if name.is_empty() {
+                        return Err(ExpandError::BadSyntax);
+                    }
+                    after = &tail[1..];
                 }
-                let value = match (lookup(name), default) {
-                    (Some([]), Some(default)) => default,
-                    (Some(value), _) => value,
-                    (None, Some(default)) => default,
-                    (None, None) => return Err(ExpandError::Unset(name)),
-                };
-                (value, close + 1)
+                if !name.is_empty() {
+                    // The default replaces an unset or empty value.
+                    let value = lookup(name).filter(|v| !v.is_empty() || default.is_none());
+                    text = value.or(default).ok_or(ExpandError::Unset(name))?;
+                    rest = after;
+                }
             }
-            (b'$', Some(_)) if name_len(&rest[1..]) > 0 => {
-                let name = &rest[1..1 + name_len(&rest[1..])];
-                (
-                    lookup(name).ok_or(ExpandError::Unset(name))?,
-                    1 + name.len(),
-                )
-            }
-            _ => (&rest[..1], 1),
-        };
-        let end = len + text.len();
-        out.get_mut(len..end)
-            .ok_or(ExpandError::TooLong)?
-            .copy_from_slice(text);
-        len = end;
-        i += used;
+        }
+        for &b in text {
+            *out.get_mut(len).ok_or(ExpandError::TooLong)? = b;
+            len += 1;
+        }
     }
     Ok(len)
 }
 
-/// Length of the variable name at the start of `text`: a letter or `_`,
-/// then letters, digits and `_`.
-fn name_len(text: &[u8]) -> usize {
-    match text.first() {
-        Some(b) if b.is_ascii_alphabetic() || *b == b'_' => text
-            .iter()
-            .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'_')
-            .count(),
-        _ => 0,
+/// Splits the variable name off the start of `text`: a letter or `_`, then
+/// letters, digits and `_`; empty when there is none.
+fn split_name(text: &[u8]) -> (&[u8], &[u8]) {
+    let mut n = 0;
+    while let Some(&b) = text.get(n) {
+        if !(b == b'_' || b.is_ascii_alphabetic() || n > 0 && b.is_ascii_digit()) {
+            break;
+        }
+        n += 1;
     }
+    text.split_at(n)
 }
 
 /// Looks `name` up in a list of `NAME=value` entries (the process environment).
 pub fn lookup<'a>(environ: impl Iterator<Item = &'a [u8]>, name: &[u8]) -> Option<&'a [u8]> {
     for entry in environ {
-        if entry.len() > name.len() && entry.starts_with(name) && entry[name.len()] == b'=' {
+        if entry.get(name.len()) == Some(&b'=') && entry.starts_with(name) {
             return Some(&entry[name.len() + 1..]);
         }
     }

@@ -19,46 +19,65 @@ pub enum Host {
 /// zeros. Shorthands (`127.1`), hex, octal and single integers are refused so
 /// that no other parser could read the text as a different address.
 pub fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
-    let mut octets = [0u8; 4];
-    let mut parts = text.split(|&b| b == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
-        }
-        let mut value: u16 = 0;
-        for &d in part {
-            if !d.is_ascii_digit() {
+    let mut addr: u32 = 0;
+    let mut parts = 0;
+    // The octet being read, and how many digits it has.
+    let mut value: u32 = 0;
+    let mut digits = 0;
+    let mut i = 0;
+    while i <= text.len() {
+        // The end closes the last octet as a dot does.
+        let b = text.get(i).copied().unwrap_or(b'.');
+        i += 1;
+        if b == b'.' {
+            if digits == 0 {
                 return None;
             }
-            value = value * 10 + u16::from(d - b'0');
+            addr = addr << 8 | value;
+            parts += 1;
+            value = 0;
+            digits = 0;
+        } else {
+            // A non-digit, a leading zero, or a value past 255 is refused.
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 || digits > 0 && value == 0 {
+                return None;
+            }
+            value = value * 10 + u32::from(digit);
+            digits += 1;
+            if value > 255 {
+                return None;
+            }
         }
-        *octet = u8::try_from(value).ok()?;
     }
-    parts.next().is_none().then_some(octets)
+    (parts == 4).then_some(addr.to_be_bytes())
 }
 
 /// Applies the loopback rule to a host as written in a target (IPv6 inside
-/// brackets). `None` means refused.
+/// brackets, in one of three spellings: `[::1]`, `[::]`, `[::ffff:IPv4]`).
+/// `None` means refused.
+#[inline(never)]
 pub fn parse_host(text: &[u8]) -> Option<Host> {
-    if text.is_empty() || bytes::eq_ignore_case(text, b"localhost") {
+    // `localhost` in any case: `| 0x20` folds exactly the letters it has.
+    let localhost = text.len() == 9 && text.iter().zip(b"localhost").all(|(x, y)| x | 0x20 == *y);
+    if text.is_empty() || localhost {
         return Some(Host::Both);
     }
+    let mut v4 = text;
     if let [b'[', inner @ .., b']'] = text {
-        if inner == b"::1" || inner == b"::" {
-            return Some(Host::V6Loopback);
+        // The inner text with its `]`, against the three spellings.
+        match bytes::prefix_in(b"::ffff:\0::1]\0::]\0", &text[1..]) {
+            (0, _) => v4 = inner.get(7..)?,
+            (_, len) if len == inner.len() + 1 => return Some(Host::V6Loopback),
+            _ => return None,
         }
-        let mapped = inner
-            .get(..7)
-            .filter(|p| bytes::eq_ignore_case(p, b"::ffff:"))?;
-        let ip = parse_ipv4(&inner[mapped.len()..])?;
-        return (ip[0] == 127).then_some(Host::V4(ip));
     }
-    match parse_ipv4(text)? {
-        [0, 0, 0, 0] => Some(Host::V4([127, 0, 0, 1])),
-        ip @ [127, ..] => Some(Host::V4(ip)),
-        _ => None,
+    let ip = parse_ipv4(v4)?;
+    // `0.0.0.0` (not inside brackets) means 127.0.0.1.
+    if u32::from_ne_bytes(ip) == 0 && v4.len() == text.len() {
+        return Some(Host::V4([127, 0, 0, 1]));
     }
+    (ip[0] == 127).then_some(Host::V4(ip))
 }
 
 /// True for a connected peer's IPv4 address in 127.0.0.0/8.
@@ -68,9 +87,8 @@ pub fn is_loopback_v4(ip: [u8; 4]) -> bool {
 
 /// True for a connected peer's IPv6 address `::1` or `::ffff:127.x.y.z`.
 pub fn is_loopback_v6(ip: [u8; 16]) -> bool {
-    let (head, tail) = ip.split_at(12);
-    (head == [0; 12] && tail == [0, 0, 0, 1])
-        || (head == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] && tail[0] == 127)
+    let ip = u128::from_be_bytes(ip);
+    ip == 1 || ip >> 24 == 0x00ff_ff7f
 }
 
 #[cfg(test)]
@@ -91,7 +109,7 @@ mod tests {
             ("[::1]", Host::V6Loopback),
             ("[::]", Host::V6Loopback),
             ("[::ffff:127.0.0.1]", Host::V4([127, 0, 0, 1])),
-            ("[::FFFF:127.1.2.3]", Host::V4([127, 1, 2, 3])),
+            ("[::ffff:127.1.2.3]", Host::V4([127, 1, 2, 3])),
         ] {
             assert_eq!(parse_host(text.as_bytes()), Some(host), "{text}");
         }
@@ -111,6 +129,11 @@ mod tests {
             "127.0.0.1.nip.io",
             "[::ffff:10.0.0.1]",
             "[::ffff:0.0.0.0]",
+            "[::FFFF:127.0.0.1]",
+            "[::1:]",
+            "[::ffff:]",
+            "[::ffff]",
+            "[::11]",
             "[2001:db8::1]",
             "[0:0:0:0:0:0:0:1]",
             "[::1%lo]",

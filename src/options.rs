@@ -23,29 +23,34 @@ pub struct Options<'a> {
     pub statuses: StatusList,
     /// HTTP method.
     pub method: &'a [u8],
-    /// Extra request headers, each `Name: value`.
-    pub headers: [&'a [u8]; MAX_HEADERS],
-    /// How many of `headers` are used.
-    pub header_count: usize,
     /// Print a line per passing target too.
     pub verbose: bool,
     /// Check nothing; wait for SIGTERM or SIGINT.
     pub idle: bool,
-    /// The targets, in the order given.
-    pub targets: [Named<'a>; MAX_TARGETS],
-    /// How many of `targets` are used.
+    /// How many `-H` headers were given: `headers().len()` once `parse`
+    /// returned `Command::Run`.
+    pub header_count: usize,
+    /// How many targets were given: `targets().len()` once `parse` returned
+    /// `Command::Run`.
     pub target_count: usize,
+    /// The `-H` headers, each `Name: value`, in the first `headers_set` slots.
+    headers: [&'a [u8]; MAX_HEADERS],
+    /// The targets in the order given, in the first `targets_set` slots.
+    targets: [Named<'a>; MAX_TARGETS],
+    /// How many slots of `headers` and `targets` are filled so far.
+    headers_set: usize,
+    targets_set: usize,
 }
 
 impl<'a> Options<'a> {
     /// The `-H` headers given.
     pub fn headers(&self) -> &[&'a [u8]] {
-        &self.headers[..self.header_count]
+        &self.headers[..self.headers_set]
     }
 
     /// The targets given.
     pub fn targets(&self) -> &[Named<'a>] {
-        &self.targets[..self.target_count]
+        &self.targets[..self.targets_set]
     }
 }
 
@@ -77,18 +82,12 @@ pub enum UsageError<'a> {
     Target(&'a [u8], TargetError<'a>),
 }
 
-/// Every option, short and long; the first four take a value. Looked up in a
-/// table rather than matched, which keeps the code small.
-const NAMES: [(&[u8], &[u8]); 8] = [
-    (b"-t", b"--timeout"),
-    (b"-s", b"--status"),
-    (b"-X", b"--method"),
-    (b"-H", b"--header"),
-    (b"-v", b"--verbose"),
-    (b"-h", b"--help"),
-    (b"-V", b"--version"),
-    (b"--idle", b"--idle"),
-];
+/// The short options, in the order of `LONG`; the first four take a value.
+const SHORT: &[u8] = b"tsXHvhV";
+/// The long options without their `--`, NUL-terminated (see `bytes::prefix_in`).
+const LONG: &[u8] = b"timeout\0status\0method\0header\0verbose\0help\0version\0idle\0";
+/// Not an option.
+const UNKNOWN: usize = 8;
 
 impl<'a> Options<'a> {
     /// The defaults, before any argument.
@@ -97,27 +96,31 @@ impl<'a> Options<'a> {
             timeout_ms: DEFAULT_TIMEOUT_MS,
             statuses: StatusList::DEFAULT,
             method: b"GET",
-            headers: [&[]; MAX_HEADERS],
-            header_count: 0,
             verbose: false,
             idle: false,
-            targets: [(&[], EMPTY_TARGET); MAX_TARGETS],
+            header_count: 0,
             target_count: 0,
+            headers: [&[]; MAX_HEADERS],
+            targets: [(&[], Target::EMPTY); MAX_TARGETS],
+            headers_set: 0,
+            targets_set: 0,
         }
     }
 
     /// Parses the arguments after the program name into `self`.
     #[inline(never)]
     pub fn parse(&mut self, args: &[&'a [u8]]) -> Result<Command, UsageError<'a>> {
-        let mut i = 0;
+        let mut args = args.iter();
         let mut only_targets = false;
-        while let Some(&arg) = args.get(i) {
-            i += 1;
-            if only_targets || arg.first() != Some(&b'-') || arg == b"-" {
-                let target = target::parse(arg).map_err(|e| UsageError::Target(arg, e))?;
-                let slot = self.targets.get_mut(self.target_count);
-                *slot.ok_or(UsageError::TooMany("targets"))? = (arg, target);
-                self.target_count += 1;
+        while let Some(&arg) = args.next() {
+            if only_targets || arg.len() < 2 || arg[0] != b'-' {
+                // Parsed straight into its slot: moving a target costs code.
+                let slot = self.targets.get_mut(self.targets_set);
+                let slot = slot.ok_or(UsageError::TooMany("targets"))?;
+                slot.0 = arg;
+                target::parse_into(arg, &mut slot.1).map_err(|e| UsageError::Target(arg, e))?;
+                // Only now is the slot whole.
+                self.targets_set += 1;
                 continue;
             }
             if arg == b"--" {
@@ -125,14 +128,24 @@ impl<'a> Options<'a> {
                 continue;
             }
             // `--name=value` carries its value; other options take the next argument.
-            let (name, inline) = match arg.iter().position(|&b| b == b'=') {
-                Some(eq) if arg.starts_with(b"--") => (&arg[..eq], Some(&arg[eq + 1..])),
-                _ => (arg, None),
+            let mut name = arg;
+            let mut inline = None;
+            let which = if arg[1] == b'-' {
+                let eq = arg.iter().position(|&b| b == b'=').unwrap_or(arg.len());
+                name = &arg[..eq];
+                inline = arg.get(eq + 1..);
+                match crate::bytes::prefix_in(LONG, &name[2..]) {
+                    (which, len) if len == eq - 2 => which,
+                    _ => UNKNOWN,
+                }
+            } else if arg.len() == 2 {
+                SHORT.iter().position(|&c| c == arg[1]).unwrap_or(UNKNOWN)
+            } else {
+                UNKNOWN
             };
-            let which = NAMES
-                .iter()
-                .position(|&(short, long)| name == short || name == long);
-            let which = which.ok_or(UsageError::UnknownOption(name))?;
+            if which >= UNKNOWN {
+                return Err(UsageError::UnknownOption(name));
+            }
             if which >= 4 {
                 if inline.is_some() {
                     return Err(UsageError::UnknownOption(arg));
@@ -147,36 +160,35 @@ impl<'a> Options<'a> {
             }
             let value = match inline {
                 Some(v) => v,
-                None => {
-                    i += 1;
-                    args.get(i - 1).ok_or(UsageError::MissingValue(name))?
+                None => args.next().ok_or(UsageError::MissingValue(name))?,
+            };
+            let (ok, what) = match which {
+                0 => (
+                    duration::parse_ms(value).map(|ms| self.timeout_ms = ms),
+                    "timeout",
+                ),
+                1 => (self.statuses.set(value).then_some(()), "status list"),
+                2 => (
+                    request::is_token(value).then(|| self.method = value),
+                    "method",
+                ),
+                _ => {
+                    let ok = request::split_header(value).is_some();
+                    if ok {
+                        let slot = self.headers.get_mut(self.headers_set);
+                        *slot.ok_or(UsageError::TooMany("headers"))? = value;
+                        self.headers_set += 1;
+                    }
+                    (ok.then_some(()), "header")
                 }
             };
-            let bad = match which {
-                0 => duration::parse_ms(value)
-                    .map(|ms| self.timeout_ms = ms)
-                    .ok_or("timeout"),
-                1 => StatusList::parse(value)
-                    .map(|list| self.statuses = list)
-                    .ok_or("status list"),
-                2 => request::is_token(value)
-                    .then(|| self.method = value)
-                    .ok_or("method"),
-                _ => match request::split_header(value) {
-                    None => Err("header"),
-                    Some(_) => {
-                        let slot = self.headers.get_mut(self.header_count);
-                        *slot.ok_or(UsageError::TooMany("headers"))? = value;
-                        self.header_count += 1;
-                        Ok(())
-                    }
-                },
-            };
-            bad.map_err(|what| UsageError::BadValue(what, value))?;
+            ok.ok_or(UsageError::BadValue(what, value))?;
         }
-        if self.target_count == 0 && !self.idle {
+        if self.targets_set == 0 && !self.idle {
             return Err(UsageError::NoTarget);
         }
+        self.target_count = self.targets_set;
+        self.header_count = self.headers_set;
         Ok(Command::Run)
     }
 }
@@ -186,13 +198,6 @@ impl Default for Options<'_> {
         Self::new()
     }
 }
-
-const EMPTY_TARGET: Target<'static> = Target {
-    check: target::Check::Connect,
-    endpoint: target::Endpoint::File(&[]),
-    path: &[],
-    host_port: None,
-};
 
 #[cfg(test)]
 mod tests {

@@ -1,15 +1,37 @@
 //! The HTTP/1.1 request, built whole before connecting so that it goes out in
 //! one write.
 
+/// The `Host` header, before its `:PORT`; replaced by a `-H` of that name.
+const HOST: &[u8] = b"Host: localhost";
+
+/// The other default headers, each replaced by a `-H` of its name.
+const DEFAULTS: [&[u8]; 3] = [
+    concat!(
+        "User-Agent: scratchprobe/",
+        env!("CARGO_PKG_VERSION"),
+        "\r\n"
+    )
+    .as_bytes(),
+    b"Accept: */*\r\n",
+    b"Connection: close\r\n",
+];
+
 /// `User-Agent` value, also used for gRPC.
-pub const USER_AGENT: &[u8] = concat!("scratchprobe/", env!("CARGO_PKG_VERSION")).as_bytes();
+pub const USER_AGENT: &[u8] = DEFAULTS[0]
+    .split_at(b"User-Agent: ".len())
+    .1
+    .split_at(DEFAULTS[0].len() - b"User-Agent: \r\n".len())
+    .0;
 
 /// True for an RFC 9110 token: what a method or a header name may be.
 pub fn is_token(text: &[u8]) -> bool {
+    // Bit n % 64 of word n / 64 is set for each token character n: visible
+    // ASCII except the delimiters `"(),/:;<=>?@[\]{}`.
+    const TOKEN: [u64; 2] = [0x03ff_6cfa_0000_0000, 0x57ff_ffff_c7ff_fffe];
     !text.is_empty()
         && text
             .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || crate::bytes::has(b"!#$%&'*+-.^_`|~", b))
+            .all(|&b| b < 128 && TOKEN[usize::from(b >> 6)] >> (b & 63) & 1 != 0)
 }
 
 /// Splits `Name: value` into the name and the value without surrounding
@@ -17,10 +39,17 @@ pub fn is_token(text: &[u8]) -> bool {
 /// NUL: nothing can be injected on the wire.
 pub fn split_header(header: &[u8]) -> Option<(&[u8], &[u8])> {
     let colon = header.iter().position(|&b| b == b':')?;
-    let name = &header[..colon];
-    let value = &header[colon + 1..];
-    let clean = !value.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0));
-    (is_token(name) && clean).then_some((name, value.trim_ascii()))
+    let (name, mut value) = (&header[..colon], &header[colon + 1..]);
+    if !is_token(name) || value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+        return None;
+    }
+    while let [b' ' | b'\t', rest @ ..] = value {
+        value = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = value {
+        value = rest;
+    }
+    Some((name, value))
 }
 
 /// What goes into one request.
@@ -35,70 +64,85 @@ pub struct Request<'a> {
     pub headers: &'a [&'a [u8]],
 }
 
-/// The default headers after `Host`, each replaced by a `-H` of its name.
-const DEFAULTS: [(&[u8], &[u8]); 3] = [
-    (b"User-Agent", USER_AGENT),
-    (b"Accept", b"*/*"),
-    (b"Connection", b"close"),
-];
-
 /// Writes the request into `out`; `None` when it does not fit. A `-H` header
 /// replaces the default header of the same name; one with an empty value
 /// removes it and is not sent, as in curl.
 #[inline(never)]
 pub fn write(out: &mut [u8], req: &Request) -> Option<usize> {
     let mut w = Writer { out, len: 0 };
-    let slash: &[u8] = if req.path.first() == Some(&b'/') {
-        b""
-    } else {
-        b"/"
-    };
-    w.put_all(&[req.method, b" ", slash, req.path, b" HTTP/1.1\r\n"])?;
-    if !given(req.headers, b"Host") {
-        w.put_all(&[b"Host: localhost"])?;
+    w.put(req.method);
+    // ` /` before a path that does not start with one.
+    let slash = usize::from(req.path.first() != Some(&b'/'));
+    w.put(&b" /"[..1 + slash]);
+    w.put(req.path);
+    w.put(b" HTTP/1.1\r\n");
+    if !given(req.headers, HOST) {
+        w.put(HOST);
         if let Some(port) = req.host_port {
-            let mut digits = crate::line::Line::new();
-            digits.push(b":").push_u64(u64::from(port));
-            w.put_all(&[digits.as_bytes()])?;
+            w.put(b":");
+            w.put_number(port);
         }
-        w.put_all(&[b"\r\n"])?;
+        w.put(b"\r\n");
     }
-    for (name, value) in DEFAULTS {
-        if !given(req.headers, name) {
-            w.put_all(&[name, b": ", value, b"\r\n"])?;
+    for line in &DEFAULTS {
+        if !given(req.headers, line) {
+            w.put(line);
         }
     }
     for &header in req.headers {
-        let (_, value) = split_header(header)?;
-        if !value.is_empty() {
-            w.put_all(&[header, b"\r\n"])?;
+        if split_header(header).is_some_and(|(_, value)| !value.is_empty()) {
+            w.put(header);
+            w.put(b"\r\n");
         }
     }
-    w.put_all(&[b"\r\n"])?;
-    Some(w.len)
+    w.put(b"\r\n");
+    (w.len <= w.out.len()).then_some(w.len)
 }
 
-/// True when a `-H` header has this name.
-fn given(headers: &[&[u8]], name: &[u8]) -> bool {
+/// True when a `-H` header has the name of `line` (`Name: ...`). Compared
+/// with ASCII case folded by ignoring bit 5: exact for letters, and the other
+/// bytes that could match that way (CR for `-`, 0x1A for `:`) are no token
+/// characters, which `-H` headers are checked to be.
+fn given(headers: &[&[u8]], line: &[u8]) -> bool {
     headers.iter().any(|h| {
-        h.get(name.len()) == Some(&b':') && crate::bytes::eq_ignore_case(&h[..name.len()], name)
+        for (&x, &y) in h.iter().zip(line) {
+            if (x ^ y) & !0x20 != 0 {
+                return false;
+            }
+            if y == b':' {
+                return true;
+            }
+        }
+        false
     })
 }
 
+/// Appends to a buffer, counting what does not fit too.
 struct Writer<'a> {
     out: &'a mut [u8],
     len: usize,
 }
 
 impl Writer<'_> {
-    /// Appends each part in turn.
-    fn put_all(&mut self, parts: &[&[u8]]) -> Option<()> {
-        for part in parts {
-            let end = self.len + part.len();
-            self.out.get_mut(self.len..end)?.copy_from_slice(part);
-            self.len = end;
+    fn put(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.put_byte(b);
         }
-        Some(())
+    }
+
+    fn put_byte(&mut self, b: u8) {
+        if let Some(slot) = self.out.get_mut(self.len) {
+            *slot = b;
+        }
+        self.len += 1;
+    }
+
+    /// `n` in decimal.
+    fn put_number(&mut self, n: u16) {
+        if n >= 10 {
+            self.put_number(n / 10);
+        }
+        self.put_byte(b'0' + (n % 10) as u8);
     }
 }
 
@@ -150,8 +194,30 @@ mod tests {
     }
 
     #[test]
+    fn only_whole_names_replace_defaults() {
+        let req = build(
+            "GET",
+            "/",
+            Some(81),
+            &[b"Hos: a", b"Hostx: b", b"X-Accept: c"],
+        );
+        assert!(req.starts_with("GET / HTTP/1.1\r\nHost: localhost:81\r\nUser-Agent: "));
+        assert!(req.contains("\r\nAccept: */*\r\n") && req.ends_with("X-Accept: c\r\n\r\n"));
+        assert_eq!(
+            build(
+                "GET",
+                "/",
+                Some(65535),
+                &[b"CONNECTION: keep-alive", b"User-Agent:  "]
+            ),
+            "GET / HTTP/1.1\r\nHost: localhost:65535\r\nAccept: */*\r\nCONNECTION: keep-alive\r\n\r\n"
+        );
+    }
+
+    #[test]
     fn header_checks() {
         assert_eq!(split_header(b"A: b"), Some((&b"A"[..], &b"b"[..])));
+        assert_eq!(split_header(b"A:\t b c \t"), Some((&b"A"[..], &b"b c"[..])));
         assert_eq!(split_header(b"A:"), Some((&b"A"[..], &b""[..])));
         for bad in [
             &b"A"[..],
@@ -165,6 +231,11 @@ mod tests {
             assert_eq!(split_header(bad), None, "{bad:?}");
         }
         assert!(is_token(b"GET") && is_token(b"M-SEARCH") && !is_token(b"G T") && !is_token(b""));
+        // The bit table against RFC 9110's tchar list, for every byte.
+        for b in 0..=255u8 {
+            let tchar = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            assert_eq!(is_token(&[b]), tchar, "{b:#x}");
+        }
     }
 
     #[test]

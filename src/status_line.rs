@@ -9,23 +9,23 @@
 #[derive(Debug, PartialEq, Eq)]
 pub struct Malformed;
 
-/// The fixed part every status line starts with; `x` is `0` or `1`.
-const PREFIX: &[u8; 9] = b"HTTP/1.x ";
+/// The fixed part every status line starts with; the minor version (at 7)
+/// may also be `0`.
+const PREFIX: &[u8; 9] = b"HTTP/1.1 ";
 
-#[derive(Clone, Copy, Debug)]
-enum State {
-    /// At byte `pos` of a status line.
-    Status { pos: u8, code: u16 },
-    /// Inside a line of an interim response's head.
-    InLine,
-    /// At the start of a line of an interim response's head; `cr` after a CR.
-    LineStart { cr: bool },
-}
+/// Where the parser is, after the status line's 13 positions (0..=12: at
+/// that byte of `HTTP/1.x SP 3DIGIT` and the byte after it).
+const IN_LINE: u8 = 13;
+/// At the start of a line of an interim response's head.
+const LINE_START: u8 = 14;
+/// As `LINE_START`, after a CR.
+const AFTER_CR: u8 = 15;
 
 /// Incremental status-line parser; feed it bytes in any split.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct StatusLine {
-    state: State,
+    pos: u8,
+    code: u16,
 }
 
 impl Default for StatusLine {
@@ -37,51 +37,48 @@ impl Default for StatusLine {
 impl StatusLine {
     /// A parser waiting for the first byte of a response.
     pub const fn new() -> Self {
-        Self {
-            state: State::Status { pos: 0, code: 0 },
-        }
+        Self { pos: 0, code: 0 }
     }
 
     /// Consumes `input`; returns the final status code as soon as it is known,
     /// `Ok(None)` when more bytes are needed.
     pub fn feed(&mut self, input: &[u8]) -> Result<Option<u16>, Malformed> {
+        // Worked on in registers; after an answer the state no longer matters.
+        let Self { mut pos, mut code } = *self;
         for &b in input {
-            self.state = match self.state {
-                State::Status { pos, code } => match pos {
-                    0..=8 => {
-                        let want = PREFIX[usize::from(pos)];
-                        let ok = b == want || (want == b'x' && (b == b'0' || b == b'1'));
-                        if !ok {
-                            return Err(Malformed);
-                        }
-                        State::Status { pos: pos + 1, code }
-                    }
-                    9..=11 if b.is_ascii_digit() => State::Status {
-                        pos: pos + 1,
-                        code: code * 10 + u16::from(b - b'0'),
-                    },
-                    12 if matches!(b, b' ' | b'\t' | b'\r' | b'\n') => {
-                        if !(100..=599).contains(&code) {
-                            return Err(Malformed);
-                        }
-                        if code >= 200 || code == 101 {
-                            return Ok(Some(code));
-                        }
-                        if b == b'\n' {
-                            State::LineStart { cr: false }
-                        } else {
-                            State::InLine
-                        }
-                    }
-                    _ => return Err(Malformed),
-                },
-                State::InLine if b == b'\n' => State::LineStart { cr: false },
-                State::InLine => State::InLine,
-                State::LineStart { .. } if b == b'\n' => State::Status { pos: 0, code: 0 },
-                State::LineStart { cr: false } if b == b'\r' => State::LineStart { cr: true },
-                State::LineStart { .. } => State::InLine,
-            };
+            if pos < 9 {
+                if b != PREFIX[usize::from(pos)] && !(pos == 7 && b == b'0') {
+                    return Err(Malformed);
+                }
+                pos += 1;
+            } else if pos < 12 {
+                let digit = b.wrapping_sub(b'0');
+                if digit > 9 {
+                    return Err(Malformed);
+                }
+                code = code * 10 + u16::from(digit);
+                pos += 1;
+            } else if pos == 12 {
+                if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') || !(100..=599).contains(&code) {
+                    return Err(Malformed);
+                }
+                if code >= 200 || code == 101 {
+                    return Ok(Some(code));
+                }
+                pos = if b == b'\n' { LINE_START } else { IN_LINE };
+            } else if b == b'\n' {
+                // An empty line ends the interim head: a status line follows.
+                pos = if pos == IN_LINE { LINE_START } else { 0 };
+                code = 0;
+            } else {
+                pos = if pos == LINE_START && b == b'\r' {
+                    AFTER_CR
+                } else {
+                    IN_LINE
+                };
+            }
         }
+        *self = Self { pos, code };
         Ok(None)
     }
 }
@@ -139,6 +136,7 @@ mod tests {
         for response in [
             &b"http/1.1 200 OK\r\n"[..],
             b"HTTP/1.2 200 OK\r\n",
+            b"HTTP/1.x 200 OK\r\n",
             b"HTTP/2 200\r\n",
             b"HTTP/1.1 20 OK\r\n",
             b"HTTP/1.1 2000 OK\r\n",
@@ -217,6 +215,7 @@ mod tests {
         let piece = prop_oneof![
             Just(b"HTTP/1.1 ".to_vec()),
             Just(b"HTTP/1.0 ".to_vec()),
+            Just(b"HTTP/1.x ".to_vec()),
             Just(b"100".to_vec()),
             Just(b"200".to_vec()),
             Just(b"101".to_vec()),

@@ -54,6 +54,16 @@ pub struct Target<'a> {
     pub host_port: Option<u16>,
 }
 
+impl Target<'_> {
+    /// A placeholder for slots not filled yet.
+    pub const EMPTY: Target<'static> = Target {
+        check: Check::Connect,
+        endpoint: Endpoint::File(&[]),
+        path: &[],
+        host_port: None,
+    };
+}
+
 /// Why a target was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetError<'a> {
@@ -65,159 +75,163 @@ pub enum TargetError<'a> {
 
 use TargetError::Invalid;
 
-/// Every scheme with its separator, in the order `parse` dispatches on.
-/// Looked up in a table: matching literals one by one costs far more code.
-const SCHEMES: [&[u8]; 8] = [
-    b"http://",
-    b"https://",
-    b"tcp://",
-    b"grpc://",
-    b"unix:",
-    b"http+unix:",
-    b"grpc+unix:",
-    b"file:",
-];
+/// Every scheme with its separator, NUL-terminated (one string is smaller
+/// than a table of slices). The order matters: an index under 4 is an inet
+/// scheme, 4, 5 and 7 are Unix socket schemes, and for both the index's low
+/// two bits give the check (see `check`).
+const SCHEMES: &[u8] =
+    b"tcp://\0http://\0https://\0grpc://\0unix:\0http+unix:\0file:\0grpc+unix:\0";
+
+/// The check of an inet or Unix scheme, from the low two bits of its index
+/// in `SCHEMES`.
+fn check(scheme: usize) -> Check {
+    match scheme & 3 {
+        0 => Check::Connect,
+        1 => Check::Http,
+        2 => Check::Https,
+        _ => Check::Grpc,
+    }
+}
 
 /// Parses one target.
 pub fn parse(text: &[u8]) -> Result<Target<'_>, TargetError<'_>> {
-    let scheme = SCHEMES.iter().position(|s| text.starts_with(s));
-    let rest = &text[scheme.map_or(0, |i| SCHEMES[i].len())..];
-    match scheme {
+    let mut target = Target::EMPTY;
+    parse_into(text, &mut target)?;
+    Ok(target)
+}
+
+/// Parses one target into `out`, which is written when the result is `Ok`:
+/// the target goes straight to where it is kept, without a copy.
+pub(crate) fn parse_into<'a>(text: &'a [u8], out: &mut Target<'a>) -> Result<(), TargetError<'a>> {
+    let mut host: &[u8] = &[];
+    parse_or_say_why(text, out, &mut host).map_err(|why| match why {
+        NOT_LOOPBACK => TargetError::NotLoopback(host),
+        why => Invalid(why),
+    })
+}
+
+/// What `parse_or_say_why` says for a host that is not loopback; `host` is
+/// then the host text.
+const NOT_LOOPBACK: &str = "";
+
+/// `parse_into`, with only a message for an error: it fits in registers,
+/// which makes each error a few bytes.
+#[inline(never)]
+fn parse_or_say_why<'a>(
+    text: &'a [u8],
+    out: &mut Target<'a>,
+    host: &mut &'a [u8],
+) -> Result<(), &'static str> {
+    // The scheme's index in SCHEMES (8: none), and what follows it.
+    let (mut scheme, len) = crate::bytes::prefix_in(SCHEMES, text);
+    let rest = &text[len..];
+    let mut path: &[u8] = &[];
+    let mut host_port = None;
+    // A socket or file path, for the kernel: it must hold no NUL (which
+    // argv and the environment cannot carry, but other callers might).
+    let mut local: &[u8] = &[];
+    let check;
+    let endpoint;
+    if scheme < 4 || scheme == 8 {
         // No scheme means http://; an unknown one is refused.
-        None if text.windows(3).any(|w| w == b"://") => Err(Invalid("unsupported scheme")),
-        None | Some(0) => inet(Check::Http, rest, Some(80)),
-        Some(1) => inet(Check::Https, rest, Some(443)),
-        Some(2) => inet(Check::Connect, rest, None),
-        Some(3) => inet(Check::Grpc, rest, None),
-        Some(4) => unix(Check::Connect, rest, &[]),
-        Some(5) => {
-            let (socket, path) = match rest.windows(2).position(|w| w == b":/") {
-                Some(i) => (&rest[..i], &rest[i + 1..]),
-                None => (rest, &[][..]),
-            };
-            unix(Check::Http, socket, path)
+        if scheme == 8 {
+            if text.windows(3).any(|w| w == b"://") {
+                return Err("unsupported scheme");
+            }
+            scheme = 1;
         }
-        Some(6) => {
-            let (socket, service) = match rest.iter().rposition(|&b| b == b':') {
-                Some(i) => (&rest[..i], &rest[i + 1..]),
-                None => (rest, &[][..]),
-            };
-            unix(Check::Grpc, socket, service)
+        check = self::check(scheme);
+        let default_port: u32 = match scheme {
+            1 => 80,
+            2 => 443,
+            _ => 0,
+        };
+        // `HOST[:PORT][/PATH][?QUERY][#FRAGMENT]`; the fragment is dropped.
+        let rest = &rest[..rest.iter().position(|&b| b == b'#').unwrap_or(rest.len())];
+        let authority_len = rest.iter().position(|&b| b == b'/' || b == b'?');
+        let authority;
+        (authority, path) = rest.split_at(authority_len.unwrap_or(rest.len()));
+        // The port follows the last `:` outside brackets.
+        let host_end = match authority.iter().rposition(|&b| b == b':' || b == b']') {
+            Some(i) if authority[i] == b':' => i,
+            _ => authority.len(),
+        };
+        let port_text;
+        (*host, port_text) = authority.split_at(host_end);
+        let host = loopback::parse_host(host).ok_or(NOT_LOOPBACK)?;
+        let mut port = default_port;
+        if let [_colon, digits @ ..] = port_text {
+            // At most five digits: no overflow; 0 and 65536.. are refused below.
+            port = 0;
+            for &d in digits {
+                let d = d.wrapping_sub(b'0');
+                if d > 9 || digits.len() > 5 {
+                    port = 0;
+                    break;
+                }
+                port = port * 10 + u32::from(d);
+            }
         }
-        Some(_) => file(rest),
-    }
-}
-
-/// `HOST[:PORT][/PATH][?QUERY][#FRAGMENT]`; the fragment is dropped.
-fn inet(
-    check: Check,
-    rest: &[u8],
-    default_port: Option<u16>,
-) -> Result<Target<'_>, TargetError<'_>> {
-    let authority_len = rest
-        .iter()
-        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
-        .unwrap_or(rest.len());
-    let (authority, mut path) = rest.split_at(authority_len);
-    if let Some(hash) = path.iter().position(|&b| b == b'#') {
-        path = &path[..hash];
-    }
-    // The port follows the last `:` outside brackets.
-    let host_end = match authority.iter().rposition(|&b| b == b':' || b == b']') {
-        Some(i) if authority[i] == b':' => i,
-        _ => authority.len(),
-    };
-    let (host_text, port_text) = authority.split_at(host_end);
-    let host = loopback::parse_host(host_text).ok_or(TargetError::NotLoopback(host_text))?;
-    let port = match port_text {
-        [] => default_port.ok_or(Invalid("missing port"))?,
-        [_colon, digits @ ..] => parse_port(digits).ok_or(Invalid("bad port"))?,
-    };
-    let path = if check == Check::Grpc {
-        path.strip_prefix(b"/").unwrap_or(path)
+        if port == 0 || port > 65535 {
+            return Err("bad port");
+        }
+        if let (Check::Grpc, [b'/', service @ ..]) = (check, path) {
+            path = service;
+        }
+        endpoint = Endpoint::Inet(host, port as u16);
+        host_port = (port != default_port).then_some(port as u16);
+    } else if scheme != 6 {
+        // `SOCKET`, `SOCKET[:/PATH]`, `SOCKET[:SERVICE]`.
+        let split = match scheme {
+            4 => None,
+            5 => rest.windows(2).position(|w| w == b":/"),
+            _ => rest.iter().rposition(|&b| b == b':'),
+        };
+        let (socket, after) = rest
+            .split_at_checked(split.unwrap_or(rest.len()))
+            .unwrap_or((rest, &[]));
+        // After the `:` (the path keeps its `/`).
+        path = after.get(1..).unwrap_or_default();
+        check = self::check(scheme);
+        if socket.is_empty() || socket == b"@" {
+            return Err("bad socket path");
+        }
+        if socket.len() > UNIX_PATH_MAX {
+            return Err("socket path too long");
+        }
+        local = socket;
+        endpoint = Endpoint::Unix(socket);
     } else {
-        path
-    };
-    check_path(path)?;
-    Ok(Target {
-        check,
-        endpoint: Endpoint::Inet(host, port),
-        path,
-        host_port: (Some(port) != default_port).then_some(port),
-    })
-}
-
-fn unix<'a>(check: Check, socket: &'a [u8], path: &'a [u8]) -> Result<Target<'a>, TargetError<'a>> {
-    check_path(path)?;
-    if socket.is_empty() || socket == b"@" {
-        return Err(Invalid("missing socket path"));
-    }
-    if socket.len() > UNIX_PATH_MAX {
-        return Err(Invalid("socket path too long"));
-    }
-    if crate::bytes::has(socket, 0) {
-        return Err(Invalid("invalid character in socket path"));
-    }
-    Ok(Target {
-        check,
-        endpoint: Endpoint::Unix(socket),
-        path,
-        host_port: None,
-    })
-}
-
-/// `PATH[?max-age=DUR|?absent|?empty]`.
-fn file(rest: &[u8]) -> Result<Target<'_>, TargetError<'_>> {
-    let (path, check) = match rest.iter().rposition(|&b| b == b'?') {
-        None => (rest, Check::FileExists),
-        Some(i) => {
-            let query = &rest[i + 1..];
-            let check = if query == b"absent" {
-                Check::FileAbsent
-            } else if query == b"empty" {
-                Check::FileEmpty
-            } else if let Some(dur) = query.strip_prefix(b"max-age=") {
-                Check::FileMaxAge(duration::parse_ms(dur).ok_or(Invalid("bad max-age"))?)
-            } else {
-                return Err(Invalid("unknown file check (max-age=DUR, absent or empty)"));
-            };
-            (&rest[..i], check)
+        // `PATH[?max-age=DUR|?absent|?empty]`.
+        let q = rest.iter().rposition(|&b| b == b'?').unwrap_or(rest.len());
+        let (file, query) = rest.split_at(q);
+        check = if query.is_empty() {
+            Check::FileExists
+        } else if query == b"?absent" {
+            Check::FileAbsent
+        } else if query == b"?empty" {
+            Check::FileEmpty
+        } else if let Some(dur) = query.strip_prefix(b"?max-age=") {
+            Check::FileMaxAge(duration::parse_ms(dur).ok_or("bad max-age")?)
+        } else {
+            return Err("unknown file check");
+        };
+        if file.is_empty() {
+            return Err("bad file path");
         }
-    };
-    if path.is_empty() || crate::bytes::has(path, 0) {
-        return Err(Invalid("bad file path"));
+        local = file;
+        endpoint = Endpoint::File(file);
     }
-    Ok(Target {
+    if !path.iter().all(|&b| b.is_ascii_graphic()) || crate::bytes::has(local, 0) {
+        return Err("invalid character in path");
+    }
+    *out = Target {
         check,
-        endpoint: Endpoint::File(path),
-        path: &[],
-        host_port: None,
-    })
-}
-
-/// A decimal port, 1 to 65535.
-fn parse_port(digits: &[u8]) -> Option<u16> {
-    if digits.is_empty() || digits.len() > 5 {
-        return None;
-    }
-    let mut port: u32 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        port = port * 10 + u32::from(d - b'0');
-    }
-    u16::try_from(port).ok().filter(|&p| p != 0)
-}
-
-/// Paths, queries and service names go on the wire as they are: only visible
-/// ASCII, so nothing can be injected into the request.
-fn check_path(path: &[u8]) -> Result<(), TargetError<'static>> {
-    if path.iter().all(|&b| b.is_ascii_graphic()) {
-        Ok(())
-    } else {
-        Err(Invalid("invalid character in path"))
-    }
+        endpoint,
+        path,
+        host_port,
+    };
+    Ok(())
 }
 
 #[cfg(test)]
@@ -265,7 +279,8 @@ mod tests {
     #[test]
     fn tcp_and_grpc_need_ports() {
         assert_eq!(ok("tcp://127.0.0.1:5432").check, Check::Connect);
-        assert_eq!(err("tcp://127.0.0.1"), Invalid("missing port"));
+        assert_eq!(err("tcp://127.0.0.1"), Invalid("bad port"));
+        assert_eq!(err("grpc://:"), Invalid("bad port"));
         let g = ok("grpc://:50051/my.Service");
         assert_eq!((g.check, g.path), (Check::Grpc, &b"my.Service"[..]));
         assert_eq!(ok("grpc://[::1]:50051").path, b"");
@@ -297,6 +312,10 @@ mod tests {
         assert_eq!(ok("file:/tmp/updates?empty").check, Check::FileEmpty);
         assert_eq!(ok("file:/tmp/x").endpoint, Endpoint::File(b"/tmp/x"));
         assert_eq!(err("file:/tmp/x?max-age=5x"), Invalid("bad max-age"));
+        assert!(matches!(err("file:/tmp/\0x"), Invalid(_)));
+        assert!(matches!(err("unix:/run/\0x"), Invalid(_)));
+        assert!(matches!(err("grpc+unix:/run/\0x:svc"), Invalid(_)));
+        assert!(matches!(err("file:?absent"), Invalid(_)));
         assert!(matches!(err("file:/tmp/x?present"), Invalid(_)));
         assert!(matches!(err("unix:"), Invalid(_)));
         assert!(matches!(

@@ -373,7 +373,16 @@ class Server:
     log: Path | None = None
 
     def log_mark(self) -> int:
-        return self.log.stat().st_size if self.log and self.log.exists() else 0
+        """The log's current end, once earlier requests' lines have landed:
+        servers log after answering, so wait until the size holds still."""
+        size, deadline = -1, time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            now = self.log.stat().st_size if self.log and self.log.exists() else 0
+            if now == size:
+                return now
+            size = now
+            time.sleep(0.03)
+        return size
 
     def log_since(self, mark: int, settle: float = 0.05) -> list[str]:
         """Log lines written after `mark` (waits a moment for servers that
