@@ -1,11 +1,10 @@
 //! One run, from arguments to exit status: expand, parse, check, report.
 
 use crate::env::{self, ExpandError};
-use crate::options::{self, Command, Options, UsageError};
+use crate::options::{self, Command, Options};
 use crate::output::{self, STDERR, STDOUT};
 use crate::probe::{self, Outcome, Probe};
 use crate::signals;
-use crate::target::TargetError;
 
 /// The most arguments one run takes.
 pub const MAX_ARGS: usize = 64;
@@ -50,17 +49,21 @@ pub fn run<'e>(
         count += 1;
     }
     let mut opts = Options::new();
-    match opts.parse(&expanded[..count]) {
-        Ok(Command::Run) => {}
-        Ok(Command::Help) => {
+    let mut why = output::start(None);
+    match opts.parse(&expanded[..count], &mut why) {
+        Some(Command::Run) => {}
+        Some(Command::Help) => {
             output::write_all(STDOUT, HELP);
             return 0;
         }
-        Ok(Command::Version) => {
+        Some(Command::Version) => {
             output::write_all(STDOUT, VERSION);
             return 0;
         }
-        Err(e) => return usage_error(e),
+        None => {
+            output::emit(STDERR, why);
+            return 1;
+        }
     }
     if opts.idle {
         let _ = crate::seccomp::install();
@@ -102,41 +105,4 @@ fn usage(what: &[u8], arg: Option<&[u8]>) -> i32 {
     line.push(b" (try --help)");
     output::emit(STDERR, line);
     1
-}
-
-#[inline(never)]
-fn usage_error(e: UsageError) -> i32 {
-    match e {
-        UsageError::UnknownOption(name) => usage(b"unknown option ", Some(name)),
-        UsageError::MissingValue(name) => usage(b"missing value for ", Some(name)),
-        UsageError::BadValue(what, text) => {
-            let mut line = output::start(None);
-            line.push(b"bad ").push(what.as_bytes()).push(b": ");
-            output::push_printable(&mut line, text);
-            output::emit(STDERR, line);
-            1
-        }
-        UsageError::NoTarget => usage(b"no target given", None),
-        UsageError::TooMany(what) => {
-            let mut line = output::start(None);
-            line.push(b"too many ").push(what.as_bytes());
-            output::emit(STDERR, line);
-            1
-        }
-        UsageError::Target(text, e) => {
-            let mut line = output::start(Some(text));
-            match e {
-                TargetError::NotLoopback(host) => {
-                    line.push(b"refused: ");
-                    output::push_printable(&mut line, host);
-                    line.push(b" is not a loopback address");
-                }
-                TargetError::Invalid(why) => {
-                    line.push(why.as_bytes());
-                }
-            }
-            output::emit(STDERR, line);
-            1
-        }
-    }
 }

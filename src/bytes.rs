@@ -14,6 +14,11 @@ pub fn has(haystack: &[u8], byte: u8) -> bool {
     haystack.iter().any(|&b| b == byte)
 }
 
+/// Entry `n` of a NUL-separated list (empty past the end).
+pub fn nth(list: &[u8], n: usize) -> &[u8] {
+    list.split(|&b| b == 0).nth(n).unwrap_or_default()
+}
+
 /// The first entry of `list`, a string of NUL-terminated entries, that `text`
 /// starts with: its index and length; past the last entry, the number of
 /// entries and 0. One string and one loop are smaller than a table of slices.

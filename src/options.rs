@@ -1,6 +1,8 @@
 //! Command-line options and targets, after environment expansion.
 
 use crate::duration;
+use crate::line::Line;
+use crate::output;
 use crate::request;
 use crate::status_list::StatusList;
 use crate::target::{self, Target, TargetError};
@@ -65,23 +67,6 @@ pub enum Command {
     Version,
 }
 
-/// Why the command line was refused.
-#[derive(Debug, PartialEq, Eq)]
-pub enum UsageError<'a> {
-    /// An option nobody knows.
-    UnknownOption(&'a [u8]),
-    /// An option without its value.
-    MissingValue(&'a [u8]),
-    /// A value that does not parse: which kind, and the text.
-    BadValue(&'static str, &'a [u8]),
-    /// No target and no `--idle`.
-    NoTarget,
-    /// More targets or headers than fit.
-    TooMany(&'static str),
-    /// A target that was refused.
-    Target(&'a [u8], TargetError<'a>),
-}
-
 /// The short options, in the order of `LONG`; the first four take a value.
 const SHORT: &[u8] = b"tsXHvhV";
 /// The long options without their `--`, NUL-terminated (see `bytes::prefix_in`).
@@ -107,19 +92,35 @@ impl<'a> Options<'a> {
         }
     }
 
-    /// Parses the arguments after the program name into `self`.
+    /// Parses the arguments after the program name into `self`. On a usage
+    /// error, says why in `why` (the text after `scratchprobe: `) and
+    /// returns `None`.
     #[inline(never)]
-    pub fn parse(&mut self, args: &[&'a [u8]]) -> Result<Command, UsageError<'a>> {
+    pub fn parse(&mut self, args: &[&'a [u8]], why: &mut Line) -> Option<Command> {
         let mut args = args.iter();
         let mut only_targets = false;
         while let Some(&arg) = args.next() {
             if only_targets || arg.len() < 2 || arg[0] != b'-' {
                 // Parsed straight into its slot: moving a target costs code.
-                let slot = self.targets.get_mut(self.targets_set);
-                let slot = slot.ok_or(UsageError::TooMany("targets"))?;
+                let Some(slot) = self.targets.get_mut(self.targets_set) else {
+                    why.push(b"too many targets");
+                    return None;
+                };
                 slot.0 = arg;
-                target::parse_into(arg, &mut slot.1).map_err(|e| UsageError::Target(arg, e))?;
-                // Only now is the slot whole.
+                if let Err(e) = target::parse_into(arg, &mut slot.1) {
+                    output::push_target(why, arg);
+                    match e {
+                        TargetError::NotLoopback(host) => {
+                            why.push(b"refused: ");
+                            output::push_printable(why, host);
+                            why.push(b" is not a loopback address");
+                        }
+                        TargetError::Invalid(text) => {
+                            why.push(text.as_bytes());
+                        }
+                    }
+                    return None;
+                }
                 self.targets_set += 1;
                 continue;
             }
@@ -143,55 +144,79 @@ impl<'a> Options<'a> {
             } else {
                 UNKNOWN
             };
-            if which >= UNKNOWN {
-                return Err(UsageError::UnknownOption(name));
-            }
-            if which >= 4 {
-                if inline.is_some() {
-                    return Err(UsageError::UnknownOption(arg));
-                }
-                match which {
-                    4 => self.verbose = true,
-                    5 => return Ok(Command::Help),
-                    6 => return Ok(Command::Version),
-                    _ => self.idle = true,
-                }
-                continue;
-            }
             let value = match inline {
-                Some(v) => v,
-                None => args.next().ok_or(UsageError::MissingValue(name))?,
+                _ if which >= UNKNOWN => None,
+                Some(_) if which >= 4 => None,
+                Some(v) => Some(v),
+                None if which >= 4 => Some(&b""[..]),
+                None => args.next().copied(),
             };
-            let (ok, what) = match which {
-                0 => (
-                    duration::parse_ms(value).map(|ms| self.timeout_ms = ms),
-                    "timeout",
-                ),
-                1 => (self.statuses.set(value).then_some(()), "status list"),
-                2 => (
-                    request::is_token(value).then(|| self.method = value),
-                    "method",
-                ),
-                _ => {
-                    let ok = request::split_header(value).is_some();
-                    if ok {
-                        let slot = self.headers.get_mut(self.headers_set);
-                        *slot.ok_or(UsageError::TooMany("headers"))? = value;
-                        self.headers_set += 1;
+            let Some(value) = value else {
+                let problem: &[u8] = if which < 4 && inline.is_none() {
+                    b"missing value for "
+                } else {
+                    b"unknown option "
+                };
+                why.push(problem);
+                output::push_printable(why, if which < UNKNOWN { arg } else { name });
+                why.push(TRY_HELP);
+                return None;
+            };
+            let ok = match which {
+                0 => duration::parse_ms(value)
+                    .map(|ms| self.timeout_ms = ms)
+                    .is_some(),
+                1 => self.statuses.set(value),
+                2 => {
+                    request::is_token(value) && {
+                        self.method = value;
+                        true
                     }
-                    (ok.then_some(()), "header")
+                }
+                3 => {
+                    request::split_header(value).is_some() && {
+                        let Some(slot) = self.headers.get_mut(self.headers_set) else {
+                            why.push(b"too many headers");
+                            return None;
+                        };
+                        *slot = value;
+                        self.headers_set += 1;
+                        true
+                    }
+                }
+                4 => {
+                    self.verbose = true;
+                    true
+                }
+                5 => return Some(Command::Help),
+                6 => return Some(Command::Version),
+                _ => {
+                    self.idle = true;
+                    true
                 }
             };
-            ok.ok_or(UsageError::BadValue(what, value))?;
+            if !ok {
+                why.push(b"bad ");
+                why.push(crate::bytes::nth(WHAT, which));
+                why.push(b": ");
+                output::push_printable(why, value);
+                return None;
+            }
         }
         if self.targets_set == 0 && !self.idle {
-            return Err(UsageError::NoTarget);
+            why.push(b"no target given");
+            why.push(TRY_HELP);
+            return None;
         }
         self.target_count = self.targets_set;
         self.header_count = self.headers_set;
-        Ok(Command::Run)
+        Some(Command::Run)
     }
 }
+
+/// What each option with a value takes, for "bad ...: VALUE".
+const WHAT: &[u8] = b"timeout\0status list\0method\0header";
+const TRY_HELP: &[u8] = b" (try --help)";
 
 impl Default for Options<'_> {
     fn default() -> Self {
@@ -203,11 +228,22 @@ impl Default for Options<'_> {
 mod tests {
     use super::*;
 
-    fn run<'a>(args: &[&'a str]) -> Result<Options<'a>, UsageError<'a>> {
+    /// The options, or the usage error's text.
+    fn run<'a>(args: &[&'a str]) -> Result<Options<'a>, String> {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         let mut opts = Options::new();
-        assert_eq!(opts.parse(&args)?, Command::Run);
-        Ok(opts)
+        let mut why = Line::new();
+        match opts.parse(&args, &mut why) {
+            Some(command) => {
+                assert_eq!(command, Command::Run);
+                Ok(opts)
+            }
+            None => Err(String::from_utf8(why.as_bytes().to_vec()).unwrap()),
+        }
+    }
+
+    fn err(args: &[&str]) -> String {
+        run(args).err().expect("a usage error")
     }
 
     #[test]
@@ -241,7 +277,10 @@ mod tests {
             "--",
             "-weird-but-a-target:80",
         ]);
-        assert!(matches!(o, Err(UsageError::Target(..))));
+        assert_eq!(
+            o.err().unwrap(),
+            "-weird-but-a-target:80: refused: -weird-but-a-target is not a loopback address"
+        );
         let o = run(&["--timeout=1m", "--", ":80"]).unwrap();
         assert_eq!(o.timeout_ms, 60_000);
         assert_eq!(run(&[":80"]).unwrap().timeout_ms, DEFAULT_TIMEOUT_MS);
@@ -251,46 +290,52 @@ mod tests {
     #[test]
     fn help_and_version_win() {
         let args: [&[u8]; 2] = [b"-V", b"nonsense://"];
-        assert_eq!(Options::new().parse(&args), Ok(Command::Version));
-        assert_eq!(Options::new().parse(&[b"--help"]), Ok(Command::Help));
+        let mut why = Line::new();
+        assert_eq!(
+            Options::new().parse(&args, &mut why),
+            Some(Command::Version)
+        );
+        assert_eq!(
+            Options::new().parse(&[b"--help"], &mut why),
+            Some(Command::Help)
+        );
     }
 
     #[test]
     fn usage_errors() {
-        assert_eq!(run(&[]).err(), Some(UsageError::NoTarget));
+        assert_eq!(err(&[]), "no target given (try --help)");
         assert_eq!(
-            run(&["--bogus", ":80"]).err(),
-            Some(UsageError::UnknownOption(b"--bogus"))
+            err(&["--bogus", ":80"]),
+            "unknown option --bogus (try --help)"
         );
+        assert_eq!(err(&["-q", ":80"]), "unknown option -q (try --help)");
         assert_eq!(
-            run(&["--verbose=1", ":80"]).err(),
-            Some(UsageError::UnknownOption(b"--verbose=1"))
+            err(&["--verbose=1", ":80"]),
+            "unknown option --verbose=1 (try --help)"
         );
+        assert_eq!(err(&[":80", "-t"]), "missing value for -t (try --help)");
         assert_eq!(
-            run(&[":80", "-t"]).err(),
-            Some(UsageError::MissingValue(b"-t"))
+            err(&[":80", "--status"]),
+            "missing value for --status (try --help)"
         );
+        assert_eq!(err(&["-t", "soon", ":80"]), "bad timeout: soon");
+        assert_eq!(err(&["-s", "2xx", ":80"]), "bad status list: 2xx");
+        assert_eq!(err(&["-X", "GET /x", ":80"]), "bad method: GET /x");
         assert_eq!(
-            run(&["-t", "soon", ":80"]).err(),
-            Some(UsageError::BadValue("timeout", b"soon"))
+            err(&["-H", "A: b\r\nC: d", ":80"]),
+            "bad header: A: b??C: d"
         );
+        assert_eq!(err(&["-H", "nocolon", ":80"]), "bad header: nocolon");
         assert_eq!(
-            run(&["-s", "2xx", ":80"]).err(),
-            Some(UsageError::BadValue("status list", b"2xx"))
+            err(&["http://10.0.0.5/"]),
+            "http://10.0.0.5/: refused: 10.0.0.5 is not a loopback address"
         );
-        assert_eq!(
-            run(&["-X", "GET /x", ":80"]).err(),
-            Some(UsageError::BadValue("method", b"GET /x"))
-        );
-        assert_eq!(
-            run(&["-H", "A: b\r\nC: d", ":80"]).err(),
-            Some(UsageError::BadValue("header", b"A: b\r\nC: d"))
-        );
-        assert_eq!(
-            run(&["-H", "nocolon", ":80"]).err(),
-            Some(UsageError::BadValue("header", b"nocolon"))
-        );
+        assert_eq!(err(&["ftp://x/"]), "ftp://x/: unsupported scheme");
         let many: Vec<&str> = std::iter::repeat_n(":80", MAX_TARGETS + 1).collect();
-        assert_eq!(run(&many).err(), Some(UsageError::TooMany("targets")));
+        assert_eq!(err(&many), "too many targets");
+        let headers: Vec<&str> = std::iter::repeat_n(["-H", "A: b"], MAX_HEADERS + 1)
+            .flatten()
+            .collect();
+        assert_eq!(err(&headers), "too many headers");
     }
 }

@@ -34,13 +34,19 @@ pub fn start(target: Option<&[u8]>) -> Line {
     let mut line = Line::new();
     line.push(b"scratchprobe: ");
     if let Some(text) = target {
-        push_printable(&mut line, &text[..text.len().min(TARGET_SHOWN)]);
-        if text.len() > TARGET_SHOWN {
-            line.push(b"...");
-        }
-        line.push(b": ");
+        push_target(&mut line, text);
     }
     line
+}
+
+/// Appends a target's text and `: `, cut with `...` when long so that the
+/// reason after it still fits the line.
+pub fn push_target(line: &mut Line, text: &[u8]) {
+    push_printable(line, &text[..text.len().min(TARGET_SHOWN)]);
+    if text.len() > TARGET_SHOWN {
+        line.push(b"...");
+    }
+    line.push(b": ");
 }
 
 /// Appends `text` with every byte outside printable ASCII replaced by `?`,

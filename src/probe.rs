@@ -320,7 +320,7 @@ pub fn push_errno(line: &mut Line, errno: Errno) {
     let code = errno.raw_os_error().unsigned_abs();
     match ERRNO_CODES.iter().position(|&c| u32::from(c) == code) {
         Some(i) => {
-            let text = ERRNO_TEXTS.split(|&b| b == 0).nth(i).unwrap_or_default();
+            let text = crate::bytes::nth(ERRNO_TEXTS, i);
             line.push(text);
         }
         None => {

@@ -83,7 +83,11 @@ fuzz_target!(|data: &[u8]| {
 
     let argv: Vec<&[u8]> = expanded.iter().map(|a| &a[..]).collect();
     let mut opts = Options::new();
-    let Ok(command) = opts.parse(&argv) else {
+    let mut why = scratchprobe::line::Line::new();
+    let Some(command) = opts.parse(&argv, &mut why) else {
+        // A usage error is said in printable text that fits the line.
+        assert!(!why.is_empty());
+        assert!(why.as_bytes().iter().all(|&b| b == b' ' || b.is_ascii_graphic()));
         return;
     };
     if command != Command::Run {
