@@ -96,6 +96,7 @@ pub fn run<'e>(
     status
 }
 
+#[inline(never)]
 fn usage(what: &[u8], arg: Option<&[u8]>) -> i32 {
     let mut line = output::start(None);
     line.push(what);

@@ -4,6 +4,7 @@
 //! request in one write, read until the answer is known.
 
 use crate::duration;
+#[cfg(feature = "grpc")]
 use crate::grpc::{self, GrpcCheck};
 use crate::line::Line;
 use crate::loopback::{self, Host};
@@ -44,6 +45,7 @@ pub struct Probe {
     /// Connected and the request sent: waiting for the answer.
     receiving: bool,
     status_line: StatusLine,
+    #[cfg(feature = "grpc")]
     grpc: GrpcCheck,
     /// The result, once known.
     pub outcome: Outcome,
@@ -65,6 +67,7 @@ impl Probe {
             connect_error: None,
             receiving: false,
             status_line: StatusLine::new(),
+            #[cfg(feature = "grpc")]
             grpc: GrpcCheck::new(),
             outcome: Outcome::Pending,
             reason: Line::new(),
@@ -76,6 +79,7 @@ impl Probe {
     }
 
     /// Records the outcome and closes the sockets.
+    #[inline(never)]
     fn finish(&mut self, outcome: Outcome, reason: &[u8]) {
         self.outcome = outcome;
         self.reason.push(reason);
@@ -89,6 +93,10 @@ impl Probe {
 
     /// Checks a file target at once, or starts connecting.
     fn start(&mut self, target: &Target) {
+        #[cfg(not(feature = "grpc"))]
+        if target.check == Check::Grpc {
+            return self.fail(b"this build has no gRPC: use scratchprobe-grpc");
+        }
         match target.endpoint {
             Endpoint::Inet(host, port) => {
                 let v4 = match host {
@@ -215,6 +223,7 @@ impl Probe {
         let mut request = [0u8; REQUEST_MAX];
         let len = match target.check {
             Check::Connect => return self.finish(Outcome::Pass, b"connected"),
+            #[cfg(feature = "grpc")]
             Check::Grpc => {
                 let mut authority = Line::new();
                 authority.push(b"localhost");
@@ -252,11 +261,14 @@ impl Probe {
         }
     }
 
+    #[cfg_attr(not(feature = "grpc"), allow(unused_variables))]
     fn receive(&mut self, target: &Target, opts: &Options) {
         let Some(fd) = &self.sockets[0] else { return };
         let mut buf = [0u8; 512];
+        #[cfg(feature = "grpc")]
         let grpc = target.check == Check::Grpc;
         let bytes = match rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()) {
+            #[cfg(feature = "grpc")]
             Ok((0, _)) if grpc => {
                 self.grpc.closed(&mut self.reason);
                 return self.fail(b"");
@@ -266,6 +278,7 @@ impl Probe {
             Err(Errno::AGAIN) => return,
             Err(e) => return self.fail_errno(e),
         };
+        #[cfg(feature = "grpc")]
         if grpc {
             let mut reply = grpc::Reply::new();
             let progress = self.grpc.feed(bytes, &mut reply, &mut self.reason);
@@ -298,6 +311,7 @@ impl Probe {
     fn phase(&self, target: &Target) -> &'static [u8] {
         match (self.receiving, target.check) {
             (false, _) => b"connecting",
+            #[cfg(feature = "grpc")]
             (true, Check::Grpc) => self.grpc.phase().as_bytes(),
             (true, _) => b"waiting for the status line",
         }
