@@ -218,7 +218,7 @@ impl Probe {
             _ => false,
         };
         if !allowed {
-            return self.fail(b"refused: the peer is not a loopback address");
+            return self.fail(b"refused: peer is not loopback");
         }
         let mut request = [0u8; REQUEST_MAX];
         let len = match target.check {
@@ -256,7 +256,7 @@ impl Probe {
         // out in one write, or the check fails.
         match rustix::net::send(fd, &request[..len], SendFlags::NOSIGNAL) {
             Ok(n) if n == len => self.receiving = true,
-            Ok(_) | Err(Errno::AGAIN) => self.fail(b"could not send the request at once"),
+            Ok(_) | Err(Errno::AGAIN) => self.fail(b"request not sent whole"),
             Err(e) => self.fail_errno(e),
         }
     }
