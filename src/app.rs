@@ -1,6 +1,7 @@
 //! One run, from arguments to exit status: expand, parse, check, report.
 
 use crate::env::{self, ExpandError};
+use crate::line::Line;
 use crate::options::{self, Command, Options};
 use crate::output::{self, STDERR, STDOUT};
 use crate::probe::{self, Outcome, Probe};
@@ -21,27 +22,35 @@ pub fn run<'e>(
     environ: impl Iterator<Item = &'e [u8]> + Clone,
 ) -> i32 {
     signals::block_sigpipe();
+    // A usage error is said on one line, built here or by the parsers.
+    let mut why = output::start(None);
     let mut arena = [0u8; ARENA];
     let mut free = &mut arena[..];
     let mut expanded: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
     let mut count = 0;
     for arg in args {
-        let Some(entry) = expanded.get_mut(count) else {
-            return usage(b"too many arguments", None);
-        };
         let lookup = |name: &[u8]| env::lookup(environ.clone(), name);
-        let len = match env::expand(arg, lookup, free) {
-            Ok(len) => len,
+        let expansion = match expanded.get_mut(count) {
+            Some(entry) => env::expand(arg, lookup, free).map(|len| (entry, len)),
+            None => Err(ExpandError::TooLong),
+        };
+        let (entry, len) = match expansion {
+            Ok(done) => done,
             Err(ExpandError::Unset(name)) => {
-                let mut line = output::start(None);
-                line.push(b"$");
-                output::push_printable(&mut line, name);
-                line.push(b" is not set (use ${NAME:-default})");
-                output::emit(STDERR, line);
-                return 1;
+                why.push(b"$");
+                output::push_printable(&mut why, name);
+                why.push(b" is not set (use ${NAME:-default})");
+                return fail(why);
             }
-            Err(ExpandError::BadSyntax) => return usage(b"bad ${...} in ", Some(arg)),
-            Err(ExpandError::TooLong) => return usage(b"arguments too long", None),
+            Err(ExpandError::BadSyntax) => {
+                why.push(b"bad ${...} in ");
+                output::push_printable(&mut why, arg);
+                return fail(why);
+            }
+            Err(ExpandError::TooLong) => {
+                why.push(b"too many or too long arguments");
+                return fail(why);
+            }
         };
         let (this, rest) = core::mem::take(&mut free).split_at_mut(len);
         free = rest;
@@ -49,7 +58,6 @@ pub fn run<'e>(
         count += 1;
     }
     let mut opts = Options::new();
-    let mut why = output::start(None);
     match opts.parse(&expanded[..count], &mut why) {
         Some(Command::Run) => {}
         Some(Command::Help) => {
@@ -60,10 +68,7 @@ pub fn run<'e>(
             output::write_all(STDOUT, VERSION);
             return 0;
         }
-        None => {
-            output::emit(STDERR, why);
-            return 1;
-        }
+        None => return fail(why),
     }
     if opts.idle {
         let _ = crate::seccomp::install();
@@ -96,14 +101,8 @@ pub fn run<'e>(
     status
 }
 
-#[inline(never)]
-fn usage(what: &[u8], arg: Option<&[u8]>) -> i32 {
-    let mut line = output::start(None);
-    line.push(what);
-    if let Some(arg) = arg {
-        output::push_printable(&mut line, arg);
-    }
-    line.push(b" (try --help)");
-    output::emit(STDERR, line);
+/// Prints a usage error line; the exit status is 1.
+fn fail(why: Line) -> i32 {
+    output::emit(STDERR, why);
     1
 }
