@@ -115,19 +115,35 @@ impl Probe {
             }
             Endpoint::Unix(path) => {
                 let mut buf = [0u8; crate::bytes::PATH_MAX];
-                let addr = match path {
-                    [b'@', name @ ..] => SocketAddrUnix::new_abstract_name(name),
-                    _ => match crate::bytes::c_path(path, &mut buf) {
-                        Some(path) => SocketAddrUnix::new(path),
-                        None => Err(Errno::NAMETOOLONG),
-                    },
+                let c_path = crate::bytes::c_path(path, &mut buf);
+                let abstract_name = path.strip_prefix(b"@");
+                let addr = match (abstract_name, c_path) {
+                    (Some(name), _) => SocketAddrUnix::new_abstract_name(name),
+                    (None, Some(path)) => SocketAddrUnix::new(path),
+                    (None, None) => Err(Errno::NAMETOOLONG),
                 };
                 match addr {
                     Ok(addr) => self.open(0, &addr.into()),
                     Err(e) => self.fail_errno(e),
                 }
-                if self.outcome == Outcome::Fail {
-                    self.explain_unix_failure(path);
+                // Said in the socket's terms: "no such file" is "no such
+                // socket", and a refusal by what is no socket at all says so.
+                let is_socket = |path| {
+                    rustix::fs::stat(path)
+                        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Socket)
+                };
+                let why: &[u8] = match (self.connect_error, c_path) {
+                    (Some(Errno::NOENT), _) => b"no such socket",
+                    (Some(Errno::CONNREFUSED), Some(path))
+                        if abstract_name.is_none() && !is_socket(path) =>
+                    {
+                        b"not a socket"
+                    }
+                    _ => b"",
+                };
+                if !why.is_empty() {
+                    self.reason.truncate(0);
+                    self.reason.push(why);
                 }
             }
             Endpoint::File(path) => {
@@ -154,27 +170,6 @@ impl Probe {
             Ok(fd) => self.sockets[slot] = Some(fd),
             Err(e) => self.connect_failed(slot, e),
         }
-    }
-
-    /// Says why a Unix socket refused in the socket's terms: "no such file"
-    /// becomes "no such socket", and a refusal by something that is not a
-    /// socket at all says so.
-    fn explain_unix_failure(&mut self, path: &[u8]) {
-        let mut buf = [0u8; crate::bytes::PATH_MAX];
-        let reason: &[u8] = match self.connect_error {
-            Some(Errno::NOENT) => b"no such socket",
-            Some(Errno::CONNREFUSED) => {
-                match crate::bytes::c_path(path, &mut buf).map(rustix::fs::stat) {
-                    Some(Ok(st)) if FileType::from_raw_mode(st.st_mode) != FileType::Socket => {
-                        b"not a socket"
-                    }
-                    _ => return,
-                }
-            }
-            _ => return,
-        };
-        self.reason = Line::new();
-        self.reason.push(reason);
     }
 
     /// One of the raced connects failed; fail the check when none is left.
