@@ -81,7 +81,7 @@ pub fn run<'e>(
     let sandbox = probe::run_all(probes, &opts);
     if let (Err(e), true) = (sandbox, opts.verbose) {
         let mut line = output::start(None);
-        line.push(b"running unfiltered: the kernel refused the seccomp filter (");
+        line.push(b"running unfiltered: seccomp refused (");
         probe::push_errno(&mut line, e);
         line.push(b")");
         output::emit(STDOUT, line);

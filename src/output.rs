@@ -51,6 +51,7 @@ pub fn push_target(line: &mut Line, text: &[u8]) {
 
 /// Appends `text` with every byte outside printable ASCII replaced by `?`,
 /// so that nothing a target or a server says can drive a terminal.
+#[inline(never)]
 pub fn push_printable(line: &mut Line, text: &[u8]) {
     for &b in text {
         line.push(&[if b == b' ' || b.is_ascii_graphic() {

@@ -315,13 +315,13 @@ impl Probe {
 
 /// The errors a probe meets, by number, and what each is called: a table,
 /// since a `match` over them compiles to a long chain of compares.
-const ERRNO_CODES: [u8; 17] = [
-    111, 104, 32, 2, 13, 1, 101, 99, 97, 20, 88, 91, 11, 24, 23, 110, 21,
+const ERRNO_CODES: [u8; 16] = [
+    111, 104, 32, 2, 13, 1, 101, 99, 97, 20, 88, 91, 11, 24, 110, 21,
 ];
 const ERRNO_TEXTS: &[u8] = b"connection refused\0connection reset\0connection closed\0\
 no such file\0permission denied\0permission denied\0network unreachable\0\
 address not available\0address family not supported\0not a directory\0not a socket\0\
-not a stream socket\0server busy (backlog full)\0too many open files\0too many open files\0\
+not a stream socket\0server busy (backlog full)\0too many open files\0\
 connection timed out\0is a directory";
 
 /// Appends a short text for `errno`: the causes a probe meets, by name.
@@ -356,7 +356,6 @@ fn errno_table_lines_up() {
         (Errno::PROTOTYPE, "not a stream socket"),
         (Errno::AGAIN, "server busy (backlog full)"),
         (Errno::MFILE, "too many open files"),
-        (Errno::NFILE, "too many open files"),
         (Errno::TIMEDOUT, "connection timed out"),
         (Errno::ISDIR, "is a directory"),
         (Errno::NOSYS, "error 38"),
