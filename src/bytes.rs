@@ -16,7 +16,17 @@ pub fn has(haystack: &[u8], byte: u8) -> bool {
 
 /// Entry `n` of a NUL-separated list (empty past the end).
 pub fn nth(list: &[u8], n: usize) -> &[u8] {
-    list.split(|&b| b == 0).nth(n).unwrap_or_default()
+    let mut rest = list;
+    for _ in 0..n {
+        rest = &rest[until(rest, 0)..];
+        rest = rest.get(1..).unwrap_or_default();
+    }
+    &rest[..until(rest, 0)]
+}
+
+/// How many bytes of `text` come before the first `byte` (all if none).
+pub fn until(text: &[u8], byte: u8) -> usize {
+    text.iter().position(|&b| b == byte).unwrap_or(text.len())
 }
 
 /// The first entry of `list`, a string of NUL-terminated entries, that `text`

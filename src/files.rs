@@ -79,7 +79,7 @@ fn first_line(path: &CStr, reason: &mut Line) {
     match read {
         Ok(n) => {
             let text = &buf[..n];
-            let line = text.split(|&b| b == b'\n').next().unwrap_or(text);
+            let line = &text[..bytes::until(text, b'\n')];
             output::push_printable(reason, line.trim_ascii());
         }
         Err(e) => push_errno(reason, e),

@@ -132,7 +132,7 @@ impl<'a> Options<'a> {
             let mut name = arg;
             let mut inline = None;
             let which = if arg[1] == b'-' {
-                let eq = arg.iter().position(|&b| b == b'=').unwrap_or(arg.len());
+                let eq = crate::bytes::until(arg, b'=');
                 name = &arg[..eq];
                 inline = arg.get(eq + 1..);
                 match crate::bytes::prefix_in(LONG, &name[2..]) {

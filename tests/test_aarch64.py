@@ -137,7 +137,7 @@ def test_version(arm):
 def test_help(arm):
     r = arm("--help")
     assert r.rc == 0 and r.err == "", str(r)
-    assert "Usage: scratchprobe" in r.out, str(r)
+    assert "usage: scratchprobe" in r.out, str(r)
 
 
 def test_no_arguments(arm):
