@@ -13,7 +13,10 @@ pub const MAX_ARGS: usize = 64;
 const ARENA: usize = 8192;
 
 const HELP: &[u8] = include_bytes!("help.txt");
+#[cfg(not(feature = "tls"))]
 const VERSION: &[u8] = concat!("scratchprobe ", env!("CARGO_PKG_VERSION"), "\n").as_bytes();
+#[cfg(feature = "tls")]
+const VERSION: &[u8] = concat!("scratchprobe-tls ", env!("CARGO_PKG_VERSION"), "\n").as_bytes();
 
 /// Runs the probe with `args` (without the program name) and the process
 /// environment; returns the exit status, 0 or 1.
@@ -62,6 +65,8 @@ pub fn run<'e>(
         Some(Command::Run) => {}
         Some(Command::Help) => {
             output::write_all(STDOUT, HELP);
+            #[cfg(feature = "tls")]
+            output::write_all(STDOUT, include_bytes!("help-tls.txt"));
             return 0;
         }
         Some(Command::Version) => {

@@ -1,23 +1,29 @@
 //! HPACK (RFC 7541) header block decoding for one gRPC response, without a
 //! dynamic table: our SETTINGS set its size to 0.
 //!
-//! Only `:status` (static entries 8 to 14) is named from the static table:
-//! no other static name matters to a health check, and the full table would
-//! cost ~700 bytes. Other static indexes reach the caller as the bare index.
+//! Only `:status` (static entries 8 to 14) has its name and value from the
+//! static table: no other static entry matters to a health check, and the
+//! full table would cost ~700 bytes. Other static names reach the caller as
+//! the bare index.
 
 use crate::huffman;
 
-/// The server referenced or resized a dynamic table we said has size 0.
-pub const DYNAMIC: &[u8] = b"server used the HPACK dynamic table";
-/// Any other decoding error (RFC 7541's COMPRESSION_ERROR).
-pub const MALFORMED: &[u8] = b"malformed HPACK header block";
+/// The server referenced or resized a dynamic table we said has size 0. The
+/// errors are numbers of reasons in `grpc`'s table of them: this one is
+/// "HPACK dynamic table used".
+pub const DYNAMIC: u64 = 24;
+/// Any other decoding error (RFC 7541's COMPRESSION_ERROR, a connection
+/// error of HTTP/2): "HTTP/2 protocol error".
+pub const MALFORMED: u64 = 20;
 
-/// Capacity for a decoded name: longer names are truncated, which is safe
-/// because every name we compare is shorter.
+/// Capacity for a name: longer ones are cut, which is safe because every
+/// name we compare is shorter.
 const NAME_MAX: usize = 32;
-/// Capacity for a decoded value: enough for a `grpc-message` in a 200-byte
-/// line; longer values are truncated.
+/// Capacity for a value: enough for a `grpc-message` in a 200-byte line;
+/// longer values are cut.
 pub const VALUE_MAX: usize = 160;
+/// Room the caller lends `decode` for decoded names and values.
+pub const SCRATCH: usize = NAME_MAX + VALUE_MAX;
 
 /// The values of static entries 8 to 14, all `:status`.
 const STATUSES: &[u8; 21] = b"200204206304400404500";
@@ -26,72 +32,63 @@ const STATUSES: &[u8; 21] = b"200204206304400404500";
 /// A `dyn`: one copy of the decoder, whoever calls it.
 pub type OnField<'a> = &'a mut dyn FnMut(usize, &[u8], &[u8]);
 
+/// `decode_in` with room of its own.
+pub fn decode(b: &[u8], field: OnField) -> Result<(), u64> {
+    decode_in(b, &mut [0; SCRATCH], field)
+}
+
 /// Decodes a complete header block, calling `field(index, name, value)` for
 /// each header: `index` is the static table index the name came from (0 for
-/// a literal name); `name` is empty for static names other than `:status`,
-/// and `value` is empty for fully indexed fields other than `:status`.
-pub fn decode(mut b: &[u8], field: OnField) -> Result<(), &'static [u8]> {
-    let mut name_buf = [0u8; NAME_MAX];
-    let mut value_buf = [0u8; VALUE_MAX];
+/// a literal name; then `name` is the name, else it is empty but for
+/// `:status`), and `value` is empty for fully indexed fields other than
+/// `:status`. Plain strings are not copied; Huffman-coded ones are decoded
+/// into `scratch`.
+pub fn decode_in(mut b: &[u8], scratch: &mut [u8; SCRATCH], field: OnField) -> Result<(), u64> {
+    let (name_buf, value_buf) = scratch.split_at_mut(NAME_MAX);
     while let Some(&first) = b.first() {
-        // The representation: its prefix size, and whether a value follows.
-        let (bits, literal) = match first {
-            0x80.. => (7, false), // indexed field
-            0x40.. => (6, true),  // literal with incremental indexing (not stored)
-            0x20.. => (5, false), // dynamic table size update
-            _ => (4, true),       // literal without indexing, or never indexed
-        };
+        // The representation's prefix size: 7 bits for an indexed field
+        // (1xxxxxxx), 6 for a literal with incremental indexing (01xxxxxx,
+        // not stored), 5 for a table size update (001xxxxx), 4 for a literal
+        // without indexing or never indexed (000xxxxx). Literals have even
+        // prefixes.
+        let bits = 7 - first.leading_zeros().min(3);
         let index = int(&mut b, bits).ok_or(MALFORMED)?;
-        if bits == 5 {
-            // Only a size of 0 agrees with our SETTINGS_HEADER_TABLE_SIZE.
-            if index != 0 {
-                return Err(DYNAMIC);
-            }
-            continue;
-        }
-        if index > 61 {
+        if index > 61 || (bits == 5 && index != 0) {
             return Err(DYNAMIC);
+        }
+        if bits == 5 {
+            // Size 0, as our SETTINGS_HEADER_TABLE_SIZE said.
+            continue;
         }
         // Static entries 8 to 14: `:status` with the value at `status`.
         let status = index.wrapping_sub(8);
-        let name: &[u8] = if index == 0 {
-            if !literal {
-                return Err(MALFORMED);
+        let mut name: &[u8] = if status < 7 { b":status" } else { b"" };
+        let mut value: &[u8] = b"";
+        if bits % 2 == 0 {
+            // A literal: a new name if the index is 0, then the value.
+            if index == 0 {
+                name = string(&mut b, name_buf).ok_or(MALFORMED)?;
             }
-            string(&mut b, &mut name_buf).ok_or(MALFORMED)?
+            value = string(&mut b, value_buf).ok_or(MALFORMED)?;
         } else if status < 7 {
-            b":status"
-        } else {
-            b""
-        };
-        let value: &[u8] = if literal {
-            string(&mut b, &mut value_buf).ok_or(MALFORMED)?
-        } else if status < 7 {
-            STATUSES.get(status * 3..status * 3 + 3).unwrap_or_default()
-        } else {
-            b""
-        };
+            value = STATUSES.get(status * 3..status * 3 + 3).unwrap_or_default();
+        }
         field(index, name, value);
     }
     Ok(())
-}
-
-/// Takes the first byte of `b`.
-fn byte(b: &mut &[u8]) -> Option<u8> {
-    let (&first, rest) = b.split_first()?;
-    *b = rest;
-    Some(first)
 }
 
 /// Reads an integer with a `bits`-bit prefix (RFC 7541 5.1), with at most 3
 /// continuation bytes: values up to 2^21, far beyond any block we accept.
 fn int(b: &mut &[u8], bits: u32) -> Option<usize> {
     let max = (1 << bits) - 1;
-    let mut value = usize::from(byte(b)?) & max;
+    let (&first, mut rest) = b.split_first()?;
+    let mut value = usize::from(first) & max;
     if value == max {
         let mut shift = 0;
         loop {
-            let c = byte(b)?;
+            let (&c, tail) = rest.split_first()?;
+            rest = tail;
             value += usize::from(c & 0x7f) << shift;
             if c < 0x80 {
                 break;
@@ -102,24 +99,21 @@ fn int(b: &mut &[u8], bits: u32) -> Option<usize> {
             }
         }
     }
+    *b = rest;
     Some(value)
 }
 
-/// Reads a string literal (RFC 7541 5.2) into `buf`, decoding Huffman, and
-/// returns the part that fits.
-fn string<'a>(b: &mut &[u8], buf: &'a mut [u8]) -> Option<&'a [u8]> {
+/// Reads a string literal (RFC 7541 5.2): a plain one as it is in `b`, a
+/// Huffman-coded one decoded into `buf`; as much as `buf` could hold.
+fn string<'b: 'a, 'a>(b: &mut &'b [u8], buf: &'a mut [u8]) -> Option<&'a [u8]> {
     let huffman = *b.first()? >= 0x80;
     let len = int(b, 7)?;
     let (src, rest) = b.split_at_checked(len)?;
     *b = rest;
-    let n = if huffman {
-        huffman::decode(src, buf)?
-    } else {
-        for (d, s) in buf.iter_mut().zip(src) {
-            *d = *s;
-        }
-        len
-    };
+    if !huffman {
+        return src.get(..len.min(buf.len()));
+    }
+    let n = huffman::decode(src, buf)?;
     buf.get(..n.min(buf.len()))
 }
 
@@ -138,7 +132,7 @@ mod tests {
             .collect()
     }
 
-    fn fields(block: &[u8]) -> Result<Fields, &'static [u8]> {
+    fn fields(block: &[u8]) -> Result<Fields, u64> {
         let mut out = Vec::new();
         decode(block, &mut |i, n, v| {
             out.push((i, lossy(n), lossy(v)));
@@ -243,8 +237,8 @@ mod tests {
         let all = fields(&hex("88 89 8a 8b 8c 8d 8e")).unwrap();
         let values: Vec<&str> = all
             .iter()
-            .map(|(_, n, v)| {
-                assert_eq!(n, ":status");
+            .map(|(i, n, v)| {
+                assert!((8..=14).contains(i) && n == ":status");
                 v.as_str()
             })
             .collect();
@@ -279,14 +273,23 @@ mod tests {
         block.extend([0x01, b'5']);
         assert_eq!(fields(&block), Ok(vec![f(0, "grpc-status", "5")]));
         // A 300-byte value: the length has a continuation byte; what is
-        // reported is the first VALUE_MAX bytes.
+        // reported is the first VALUE_MAX bytes, plain or Huffman-coded.
         let mut block = vec![0x00, 0x01, b'x', 0x7f, 0xad, 0x01]; // 127 + 45 + 128
         block.extend([b'v'; 300]);
         assert_eq!(fields(&block), Ok(vec![f(0, "x", &"v".repeat(VALUE_MAX))]));
-        // A name longer than NAME_MAX is cut too, so it never matches.
+        let value = crate::huffman::tests::encode(&[b'v'; 200]);
+        let mut block = vec![0x00, 0x01, b'x', 0xff, (value.len() - 127) as u8];
+        block.extend(&value);
+        assert_eq!(fields(&block), Ok(vec![f(0, "x", &"v".repeat(VALUE_MAX))]));
+        // A name longer than NAME_MAX is cut too, plain or Huffman-coded.
         let long = "grpc-status".repeat(4);
         let mut block = vec![0x00, long.len() as u8];
         block.extend(long.as_bytes());
+        block.extend([0x01, b'0']);
+        assert_eq!(fields(&block), Ok(vec![f(0, &long[..NAME_MAX], "0")]));
+        let name = crate::huffman::tests::encode(long.as_bytes());
+        let mut block = vec![0x00, 0x80 | name.len() as u8];
+        block.extend(&name);
         block.extend([0x01, b'0']);
         assert_eq!(fields(&block), Ok(vec![f(0, &long[..NAME_MAX], "0")]));
     }
@@ -294,7 +297,6 @@ mod tests {
     #[test]
     fn malformed_blocks() {
         for bad in [
-            "80",                // index 0
             "40 05 61 62",       // name shorter than its length
             "00 01 61 02 62",    // value shorter than its length
             "41 85 ff",          // truncated Huffman value
@@ -307,7 +309,12 @@ mod tests {
         ] {
             assert!(fields(&hex(bad)).is_err(), "{bad}");
         }
-        assert_eq!(fields(&hex("80")), Err(MALFORMED));
+        assert_eq!(fields(&hex("0f")), Err(MALFORMED));
+        // An indexed field 0 is not valid either, but harmless: ignored.
+        assert_eq!(
+            fields(&hex("80 88")),
+            Ok(vec![f(0, "", ""), f(8, ":status", "200")])
+        );
         assert_eq!(fields(&[]), Ok(vec![]));
     }
 

@@ -1,27 +1,31 @@
 //! The HPACK Huffman decoder (RFC 7541 Appendix B), compact.
 //!
-//! The code is canonical: codes of one length are consecutive numbers, given to
-//! the symbols in increasing order, and each length's first code follows from
-//! the previous one. So the whole code is described by how many codes each
-//! length has and the symbols sorted by (length, value): 287 bytes instead of a
-//! 257-entry table of codes. Decoding walks one bit at a time.
+//! The code is canonical: codes of one length are consecutive numbers, given
+//! to the symbols in increasing order, and each length's first code follows
+//! from the previous one. So the code lengths alone describe it: 5 bits for
+//! each of the 257 symbols, 162 bytes instead of a table of codes. Decoding
+//! walks one bit at a time, keeping how far the bits read are past the first
+//! code of their length, and looks that many symbols of that length up.
 
-/// How many codes have each bit length, indexed by length (1 to 30).
-const COUNTS: [u8; 31] = [
-    0, 0, 0, 0, 0, 10, 26, 32, 6, 0, 5, 3, 2, 6, 2, 3, 0, 0, 0, 3, 8, 13, 26, 29, 12, 4, 15, 19,
-    29, 0, 4,
-];
+/// The code length of each symbol (the 256 byte values, then EOS), 5 bits
+/// each, least significant bits first.
+const LENGTHS: &[u8; 162] =
+    b"\xedr\xce9\xe7\x1c{\xce=\xe7\x9cs\xce\xb9\xe7\x9cs\xce9\xe7F)\xd6\x0cZJ\xa1\x85\x8c1\xa5\
+\x14c\x8c1\xc6\x1c\xf4\x0cS\xcd\x9cs\xce9\xe7\x9cs\xce9\xe7\x9cs\xce9\xe8\xa06\x9b3\xaf\
+\x98b\x8a1\xa6\x9cc\x8c)\xe6\x98R\xcc9\xe7\x9c\xb7\\\xe3\xd4Rj\xad\xbd\xf6\xde{/\xbe\x18\
+\xdb\x8b\xef\xbd\xb7\xdak\xef\xc5\xb6Rk\xef\xad\xd7Z\\\xed\xbd\xb5\xdaz\xed\xbd\xd4Z{\
+\xad\xbdZ\xd3i\xaf\xcdZ\xeb\xbd5\xce\xb3\xea\xbd\xf5\xc6\xb5j\xcd\xf7\xde\x14\xd3jk\xbd\
+\xd6\xe6\x8c\xb1\xbezk\xbd\xf7\xde\x9b\xef\xbd\xf7\xd6\x1e\x00";
 
-/// The 256 byte values sorted by (code length, value). The end-of-string
-/// symbol would come last: it is the one index past this table.
-const SYMBOLS: &[u8; 256] = b"012aceiost %-./3456789=A_bdfghlmnpru:BCDEFGHIJKLMNOPQRSTUVWYjkqvwxyz\
-&*,;XZ!\"()?'+|#>\x00$@[]~^}<`{\\\xc3\xd0\x80\x82\x83\xa2\xb8\xc2\xe0\xe2\x99\xa1\xa7\xac\xb0\xb1\
-\xb3\xd1\xd8\xd9\xe3\xe5\xe6\x81\x84\x85\x86\x88\x92\x9a\x9c\xa0\xa3\xa4\xa9\xaa\xad\xb2\xb5\xb9\
-\xba\xbb\xbd\xbe\xc4\xc6\xe4\xe8\xe9\x01\x87\x89\x8a\x8b\x8c\x8d\x8f\x93\x95\x96\x97\x98\x9b\x9d\
-\x9e\xa5\xa6\xa8\xae\xaf\xb4\xb6\xb7\xbc\xbf\xc5\xe7\xef\x09\x8e\x90\x91\x94\x9f\xab\xce\xd7\xe1\
-\xec\xed\xc7\xcf\xea\xeb\xc0\xc1\xc8\xc9\xca\xcd\xd2\xd5\xda\xdb\xee\xf0\xf2\xf3\xff\xcb\xcc\xd3\
-\xd4\xd6\xdd\xde\xdf\xf1\xf4\xf5\xf6\xf7\xf8\xfa\xfb\xfc\xfd\xfe\x02\x03\x04\x05\x06\x07\x08\x0b\
-\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f\xdc\xf9\x0a\x0d\x16";
+/// The code length of symbol `s` (at most 256).
+fn length(s: usize) -> u32 {
+    let at = s * 5;
+    let pair = match LENGTHS.get(at / 8..at / 8 + 2) {
+        Some(&[a, b]) => u32::from(a) | u32::from(b) << 8,
+        _ => 0,
+    };
+    pair >> (at % 8) & 31
+}
 
 /// Decodes `src` into `out` and returns the decoded length, which may exceed
 /// `out.len()`: then only the first `out.len()` bytes are kept (callers want a
@@ -30,26 +34,33 @@ const SYMBOLS: &[u8; 256] = b"012aceiost %-./3456789=A_bdfghlmnpru:BCDEFGHIJKLMN
 /// is longer than 7 bits or not all ones.
 pub fn decode(src: &[u8], out: &mut [u8]) -> Option<usize> {
     let mut n = 0;
-    // The bits of the code read so far, how many, the first code of that
-    // length, and the index in SYMBOLS of that first code's symbol.
-    let (mut code, mut bits, mut first, mut index) = (0u32, 0, 0u32, 0);
+    // The bits of the code read so far, how many, and how far they are past
+    // the first code of that length.
+    let (mut code, mut bits, mut offset) = (0u32, 0, 0u32);
     for &byte in src {
         for shift in (0..8).rev() {
-            code = code << 1 | u32::from(byte >> shift & 1);
+            let bit = u32::from(byte >> shift & 1);
+            code = code << 1 | bit;
+            offset = offset << 1 | bit;
             bits += 1;
-            let count = u32::from(*COUNTS.get(bits)?);
-            let offset = code.wrapping_sub(first);
-            if offset < count {
-                // EOS is the index past the table: `get` refuses it.
-                let symbol = *SYMBOLS.get(index + offset as usize)?;
-                if let Some(slot) = out.get_mut(n) {
-                    *slot = symbol;
+            // The `offset`th symbol of this length, if it has that many;
+            // else the offset past its last code. The code is complete, so
+            // 30 bits always end a symbol.
+            for s in 0..257 {
+                if length(s) == bits {
+                    if offset == 0 {
+                        if s == 256 {
+                            return None;
+                        }
+                        if let Some(slot) = out.get_mut(n) {
+                            *slot = s as u8;
+                        }
+                        n += 1;
+                        (code, bits) = (0, 0);
+                        break;
+                    }
+                    offset -= 1;
                 }
-                n += 1;
-                (code, bits, first, index) = (0, 0, 0, 0);
-            } else {
-                index += count as usize;
-                first = (first + count) << 1;
             }
         }
     }
@@ -157,20 +168,16 @@ pub(crate) mod tests {
         Some(out[..n].to_vec())
     }
 
-    /// The compact tables describe exactly the RFC's code.
+    /// The compact table describes exactly the RFC's code.
     #[test]
-    fn compact_tables_are_the_rfc_code() {
-        let mut counts = [0u8; 31];
-        for &(len, _) in &RFC_TABLE {
-            counts[len as usize] += 1;
+    fn compact_table_is_the_rfc_code() {
+        for (s, &(len, _)) in RFC_TABLE.iter().enumerate() {
+            assert_eq!(length(s), u32::from(len), "symbol {s}");
         }
-        assert_eq!(counts, COUNTS);
+        // The code is canonical, which the decoder relies on.
         let mut order: Vec<usize> = (0..257).collect();
         order.sort_by_key(|&s| (RFC_TABLE[s].0, s));
         assert_eq!(order[256], 256, "EOS sorts last");
-        let sorted: Vec<u8> = order[..256].iter().map(|&s| s as u8).collect();
-        assert_eq!(&sorted[..], &SYMBOLS[..]);
-        // And the code is canonical, which the decoder relies on.
         let (mut code, mut prev) = (0u32, RFC_TABLE[order[0]].0);
         for (i, &s) in order.iter().enumerate() {
             let (len, want) = RFC_TABLE[s];
@@ -180,6 +187,9 @@ pub(crate) mod tests {
             prev = len;
             assert_eq!(code, want, "symbol {s}");
         }
+        // And complete (Kraft's sum is 1): every 30 bits end a symbol.
+        let kraft: u64 = RFC_TABLE.iter().map(|&(len, _)| 1u64 << (30 - len)).sum();
+        assert_eq!(kraft, 1 << 30);
     }
 
     #[test]
@@ -224,6 +234,10 @@ pub(crate) mod tests {
         assert_eq!(decode(&encode(b"abcdefgh"), &mut out), Some(8));
         assert_eq!(&out, b"abcd");
         assert_eq!(decode(&[0x00], &mut out), None);
+        // Past the cut, bad padding is still found.
+        let mut bad = encode(b"abcdefgh");
+        *bad.last_mut().unwrap() ^= 1;
+        assert_eq!(decode(&bad, &mut out), None);
     }
 
     proptest! {

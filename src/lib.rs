@@ -22,3 +22,5 @@ pub mod signals;
 pub mod status_line;
 pub mod status_list;
 pub mod target;
+#[cfg(feature = "tls")]
+pub mod tls;

@@ -97,6 +97,10 @@ impl Probe {
         if target.check == Check::Grpc {
             return self.fail(b"this build has no gRPC: use scratchprobe-grpc");
         }
+        #[cfg(not(feature = "tls"))]
+        if target.check == Check::Https {
+            return self.fail(b"this build has no TLS: use scratchprobe-tls");
+        }
         match target.endpoint {
             Endpoint::Inet(host, port) => {
                 let v4 = match host {
@@ -247,6 +251,28 @@ impl Probe {
         let Some(len) = len else {
             return self.fail(b"request too long");
         };
+        // The TLS build: handshake, request and status line in one go (the
+        // other targets wait, under the same deadline); the status decides as
+        // in `receive`.
+        #[cfg(feature = "tls")]
+        if target.check == Check::Https {
+            let sni = crate::tls::server_name(opts.headers());
+            return match crate::tls::exchange(fd.as_fd(), sni, &request[..len]) {
+                Ok(code) => {
+                    let mut text = Line::new();
+                    text.push(b"HTTP ").push_u64(u64::from(code));
+                    let passed = opts.statuses.contains(code);
+                    self.finish(
+                        if passed { Outcome::Pass } else { Outcome::Fail },
+                        text.as_bytes(),
+                    );
+                }
+                Err(failure) => {
+                    crate::tls::push_failure(&mut self.reason, failure, opts.timeout_ms);
+                    self.fail(b"");
+                }
+            };
+        }
         // A fresh socket's buffer takes a request this small whole: it goes
         // out in one write, or the check fails.
         match rustix::net::send(fd, &request[..len], SendFlags::NOSIGNAL) {
@@ -403,6 +429,8 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             return sandbox;
         }
     };
+    #[cfg(feature = "tls")]
+    crate::tls::set_deadline(&timer);
     for i in 0..probes.len() {
         if !is_file(i) {
             probes[i].start(&targets[i].1);

@@ -64,6 +64,9 @@ mod nr {
         219, // restart_syscall (poll resumed after SIGSTOP)
         231, // exit_group
     ];
+    /// Allowed on top in the TLS build: getrandom (the key share), setsockopt
+    /// (TCP_NODELAY).
+    pub const TLS: [u32; 2] = [318, 54];
     pub const SOCKET: u32 = 41;
     pub const WRITE: u32 = 1;
     pub const SECCOMP: usize = 317;
@@ -87,13 +90,37 @@ mod nr {
         128, // restart_syscall
         94,  // exit_group
     ];
+    pub const TLS: [u32; 2] = [278, 208];
     pub const SOCKET: u32 = 198;
     pub const WRITE: u32 = 64;
     pub const SECCOMP: usize = 277;
 }
 
+/// How many of `nr::TLS` this build allows: all in the TLS build, else none.
+const TLS_EXTRA: usize = if cfg!(feature = "tls") {
+    nr::TLS.len()
+} else {
+    0
+};
+
+/// The syscalls allowed by number alone: `nr::ALLOWED`, and `nr::TLS` in the
+/// TLS build.
+const ALLOWED: [u32; nr::ALLOWED.len() + TLS_EXTRA] = {
+    let mut all = [0; nr::ALLOWED.len() + TLS_EXTRA];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = if i < nr::ALLOWED.len() {
+            nr::ALLOWED[i]
+        } else {
+            nr::TLS[i - nr::ALLOWED.len()]
+        };
+        i += 1;
+    }
+    all
+};
+
 /// Length of the filter program.
-pub const LEN: usize = 18 + nr::ALLOWED.len();
+pub const LEN: usize = 18 + ALLOWED.len();
 
 const fn stmt(code: u16, k: u32) -> Insn {
     Insn {
@@ -118,7 +145,7 @@ const fn jump(code: u16, k: u32, at: usize, yes: usize, no: usize) -> Insn {
 /// Builds the filter: arch check, allowed syscall numbers, the argument
 /// checks for `write` and `socket`, then the two verdicts.
 pub const fn program() -> [Insn; LEN] {
-    let n = nr::ALLOWED.len();
+    let n = ALLOWED.len();
     let write = 6 + n;
     let socket = 9 + n;
     let kill = 16 + n;
@@ -130,7 +157,7 @@ pub const fn program() -> [Insn; LEN] {
     p[3] = jump(JGE_K, nr::FIRST_REFUSED, 3, kill, 4);
     let mut i = 0;
     while i < n {
-        p[4 + i] = jump(JEQ_K, nr::ALLOWED[i], 4 + i, allow, 5 + i);
+        p[4 + i] = jump(JEQ_K, ALLOWED[i], 4 + i, allow, 5 + i);
         i += 1;
     }
     p[4 + n] = jump(JEQ_K, nr::SOCKET, 4 + n, socket, 5 + n);
@@ -233,7 +260,7 @@ mod tests {
 
     #[test]
     fn allows_what_a_probe_does() {
-        for &n in &nr::ALLOWED {
+        for &n in &ALLOWED {
             assert_eq!(run(n, ARCH, [0; 6]), RET_ALLOW, "syscall {n}");
         }
         for family in [AF_INET, AF_INET6, AF_UNIX] {
@@ -278,9 +305,9 @@ mod tests {
         assert_eq!(run(nr::WRITE, ARCH, [3, 0, 0, 0, 0, 0]), RET_KILL);
         assert_eq!(run(nr::WRITE, ARCH, [0, 0, 0, 0, 0, 0]), RET_KILL);
         // Another architecture's numbering is refused whole.
-        assert_eq!(run(nr::ALLOWED[0], 0x4000_0003, [0; 6]), RET_KILL);
+        assert_eq!(run(ALLOWED[0], 0x4000_0003, [0; 6]), RET_KILL);
         if cfg!(target_arch = "x86_64") {
-            assert_eq!(run(0x4000_0000 | nr::ALLOWED[0], ARCH, [0; 6]), RET_KILL);
+            assert_eq!(run(0x4000_0000 | ALLOWED[0], ARCH, [0; 6]), RET_KILL);
         }
     }
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -420,11 +419,8 @@ def test_request_is_well_formed(probe):
         assert got["te"] == "trailers"
         assert got["user-agent"] == f"scratchprobe/{VERSION}"
         assert got["x-api-key"] == "k1"
-        # grpc-timeout from the remaining deadline, at most the 3 s given
-        m = re.fullmatch(r"(\d{1,8})([HMSmun])", got["grpc-timeout"])
-        assert m, got
-        ms = int(m[1]) * {"H": 3600e3, "M": 60e3, "S": 1e3, "m": 1, "u": 1e-3, "n": 1e-6}[m[2]]
-        assert 1000 < ms <= 3000, got
+        # no grpc-timeout: it cost more of the size budget than it is worth
+        assert "grpc-timeout" not in got, got
         # pseudo-headers before regular headers
         names = [n for n, _ in req.headers]
         assert max(i for i, n in enumerate(names) if n.startswith(":")) < min(

@@ -5,9 +5,11 @@ The source tree is copied twice, to two directories of different names and
 depths, and the release script of each copy builds it from an empty target
 dir into its own dist dir: the two dist dirs must be bit-identical (so no
 build path, target dir or timestamp reaches the binaries), SHA256SUMS must
-verify, and each binary must be a static ELF executable of at most 16 KiB.
+verify, and each binary must be a static ELF executable within its budget:
+16 KiB, 64 KiB for the TLS build (scratchprobe-tls).
 Working from copies also keeps the test steady while the tree is edited.
-About 30 s on two cores (rustix is compiled four times).
+About 80 s on two cores (rustix, and for the TLS build the crypto crates, are
+compiled four times).
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ import pytest
 
 from conftest import ROOT
 
-# The spec's budget is for the x86_64 binary. The aarch64 binary is printed;
-# it does not fit 16 KiB yet (see the README's size section).
-BUDGET = {"scratchprobe-x86_64": 16384}
+# The spec's budgets are for the x86_64 binaries. The aarch64 ones are
+# printed; they do not fit yet (see the README's size section).
+BUDGET = {"scratchprobe-x86_64": 16384, "scratchprobe-tls-x86_64": 65536}
 BINARIES = {  # dist file name -> ELF e_machine
     "scratchprobe-x86_64": 62,  # EM_X86_64
     "scratchprobe-aarch64": 183,  # EM_AARCH64
+    "scratchprobe-tls-x86_64": 62,
+    "scratchprobe-tls-aarch64": 183,
 }
+
+
 SKIP_DIRS = {".git", "target", "dist", "__pycache__", ".pytest_cache", "fuzz"}
 
 
@@ -152,5 +158,5 @@ def test_binaries_are_static_and_within_budget(releases):
         assert os.access(dist / name, os.X_OK), f"{name} is not executable"
         sizes[name] = len(data)
     print("\nsizes: " + ", ".join(f"{n} {s} bytes" for n, s in sizes.items()))
-    over = {n: s for n, s in sizes.items() if s > BUDGET.get(n, s)}
-    assert not over, f"over the budget {BUDGET}: {over}"
+    over = {n: f"{s} > {BUDGET[n]}" for n, s in sizes.items() if s > BUDGET.get(n, s)}
+    assert not over, f"over budget: {over}"
