@@ -258,15 +258,7 @@ impl Probe {
         if target.check == Check::Https {
             let sni = crate::tls::server_name(opts.headers());
             return match crate::tls::exchange(fd.as_fd(), sni, &request[..len]) {
-                Ok(code) => {
-                    let mut text = Line::new();
-                    text.push(b"HTTP ").push_u64(u64::from(code));
-                    let passed = opts.statuses.contains(code);
-                    self.finish(
-                        if passed { Outcome::Pass } else { Outcome::Fail },
-                        text.as_bytes(),
-                    );
-                }
+                Ok(code) => self.on_status(code, opts),
                 Err(failure) => {
                     crate::tls::push_failure(&mut self.reason, failure, opts.timeout_ms);
                     self.fail(b"");
@@ -315,17 +307,20 @@ impl Probe {
         }
         match self.status_line.feed(bytes) {
             Ok(None) => {}
-            Ok(Some(code)) => {
-                let mut text = Line::new();
-                text.push(b"HTTP ").push_u64(u64::from(code));
-                let passed = opts.statuses.contains(code);
-                self.finish(
-                    if passed { Outcome::Pass } else { Outcome::Fail },
-                    text.as_bytes(),
-                );
-            }
+            Ok(Some(code)) => self.on_status(code, opts),
             Err(_) => self.fail(b"malformed status line"),
         }
+    }
+
+    /// The final HTTP status decides: `HTTP NNN`, passing if accepted.
+    fn on_status(&mut self, code: u16, opts: &Options) {
+        let mut text = Line::new();
+        text.push(b"HTTP ").push_u64(u64::from(code));
+        let passed = opts.statuses.contains(code);
+        self.finish(
+            if passed { Outcome::Pass } else { Outcome::Fail },
+            text.as_bytes(),
+        );
     }
 
     /// What the check was doing, for the timeout message.
