@@ -412,28 +412,32 @@ def _start_with_retry(make_cmd, hosts, workdir: Path, tries=5, stderr_file=None)
     pytest.fail(f"could not start {make_cmd(0)[0]}: {last}")
 
 
-NGINX_CONF = """\
+def nginx_conf(d, listen: str, log_format: str, moved: str = "http://example.invalid/") -> str:
+    """The config every test nginx runs with: in the foreground, everything
+    under `d`, /healthz 200, /down 503, /moved 302 to `moved`, else 404.
+    `listen` is the server's listen (and ssl) lines; `log_format` what the
+    access log records of each request."""
+    return f"""\
 worker_processes 1;
 daemon off;
 master_process off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
 events {{ worker_connections 64; }}
 http {{
-    log_format probe '$request $status "$http_user_agent" "$http_host" "$http_x_test"';
-    access_log {dir}/access.log probe;
-    client_body_temp_path {dir}/tmp/body;
-    proxy_temp_path {dir}/tmp/proxy;
-    fastcgi_temp_path {dir}/tmp/fastcgi;
-    uwsgi_temp_path {dir}/tmp/uwsgi;
-    scgi_temp_path {dir}/tmp/scgi;
+    log_format probe '{log_format}';
+    access_log {d}/access.log probe;
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
     default_type text/plain;
     server {{
-        listen 127.0.0.1:{port};
-        listen [::1]:{port};
+        {listen}
         location = /healthz {{ return 200 "ok\\n"; }}
         location = /down {{ return 503; }}
-        location = /moved {{ return 302 http://example.invalid/; }}
+        location = /moved {{ return 302 {moved}; }}
         location / {{ return 404; }}
     }}
 }}
@@ -451,7 +455,9 @@ def nginx(tmp_path_factory):
     (d / "tmp").mkdir()
 
     def cmd(port):
-        (d / "nginx.conf").write_text(NGINX_CONF.format(dir=d, port=port))
+        listen = f"listen 127.0.0.1:{port};\n        listen [::1]:{port};"
+        log = '$request $status "$http_user_agent" "$http_host" "$http_x_test"'
+        (d / "nginx.conf").write_text(nginx_conf(d, listen, log))
         return [exe, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(d / "error.log")]
 
     port, proc = _start_with_retry(cmd, ("127.0.0.1", "::1"), d)

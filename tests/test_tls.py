@@ -30,10 +30,10 @@ import pytest
 
 import faultserver
 from conftest import (
-    NGINX_CONF,
     ROOT,
     VERSION,
     _start_with_retry,
+    nginx_conf,
     _stop,
     Server,
     connect_addresses,
@@ -139,35 +139,6 @@ def s_server(certs, *opts, kind="ec", host="127.0.0.1", www=True):
         _stop(proc)
 
 
-NGINX_TLS_CONF = """\
-worker_processes 1;
-daemon off;
-master_process off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    log_format probe '$request $status "$http_user_agent" "$http_host" $ssl_protocol "$ssl_server_name" "$ssl_alpn_protocol"';
-    access_log {dir}/access.log probe;
-    client_body_temp_path {dir}/tmp/body;
-    proxy_temp_path {dir}/tmp/proxy;
-    fastcgi_temp_path {dir}/tmp/fastcgi;
-    uwsgi_temp_path {dir}/tmp/uwsgi;
-    scgi_temp_path {dir}/tmp/scgi;
-    default_type text/plain;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        listen [::1]:{port} ssl;
-        ssl_certificate {crt};
-        ssl_certificate_key {key};
-        ssl_protocols {protocols};
-        location = /healthz {{ return 200 "ok\\n"; }}
-        location = /down {{ return 503; }}
-        location = /moved {{ return 302 https://example.invalid/; }}
-        location / {{ return 404; }}
-    }}
-}}
-"""
 
 
 @contextlib.contextmanager
@@ -182,7 +153,15 @@ def nginx_tls(tmp_path_factory, certs, kind="rsa", protocols="TLSv1.2 TLSv1.3"):
 
     def cmd(port):
         (d / "nginx.conf").write_text(
-            NGINX_TLS_CONF.format(dir=d, port=port, crt=crt, key=key, protocols=protocols)
+            nginx_conf(
+                d,
+                f"listen 127.0.0.1:{port} ssl;\n        listen [::1]:{port} ssl;\n"
+                f"        ssl_certificate {crt};\n        ssl_certificate_key {key};\n"
+                f"        ssl_protocols {protocols};",
+                '$request $status "$http_user_agent" "$http_host" $ssl_protocol '
+                '"$ssl_server_name" "$ssl_alpn_protocol"',
+                moved="https://example.invalid/",
+            )
         )
         return [exe, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(d / "error.log")]
 

@@ -480,31 +480,6 @@ def tcp_close_unread(linger0: bool):
 
 # -- nginx on a Unix socket ------------------------------------------------------
 
-NGINX_UNIX_CONF = """\
-worker_processes 1;
-daemon off;
-master_process off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    log_format probe '$request $status "$http_user_agent" "$http_host"';
-    access_log {dir}/access.log probe;
-    client_body_temp_path {dir}/tmp/body;
-    proxy_temp_path {dir}/tmp/proxy;
-    fastcgi_temp_path {dir}/tmp/fastcgi;
-    uwsgi_temp_path {dir}/tmp/uwsgi;
-    scgi_temp_path {dir}/tmp/scgi;
-    default_type text/plain;
-    server {{
-        listen unix:{dir}/nginx.sock;
-        location = /healthz {{ return 200 "ok\\n"; }}
-        location = /down {{ return 503; }}
-        location = /moved {{ return 302 http://example.invalid/; }}
-        location / {{ return 404; }}
-    }}
-}}
-"""
 
 
 class NginxUnix:
@@ -558,7 +533,10 @@ def nginx_unix(exe: str | None = None):
         raise FileNotFoundError("nginx is not installed (run build-scripts/setup)")
     d = short_dir("spng-")
     (d / "tmp").mkdir()
-    (d / "nginx.conf").write_text(NGINX_UNIX_CONF.format(dir=d))
+    from conftest import nginx_conf
+
+    log = '$request $status "$http_user_agent" "$http_host"'
+    (d / "nginx.conf").write_text(nginx_conf(d, f"listen unix:{d}/nginx.sock;", log))
     with open(d / "stderr.txt", "wb") as errf:
         proc = subprocess.Popen(
             [exe, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(d / "error.log")],
