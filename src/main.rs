@@ -51,6 +51,7 @@ extern "C" fn entry(stack: *const usize) -> ! {
         let argv = stack.add(1) as *const *const c_char;
         (argv, argv.add(argc + 1))
     };
+    scratchprobe::signals::exit_1_on_trap();
     let status = scratchprobe::app::run(CStrings(argv).skip(1), CStrings(envp));
     rustix::runtime_448b8ad740e2a26f::exit_group(status)
 }
@@ -58,7 +59,8 @@ extern "C" fn entry(stack: *const usize) -> ! {
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     // Unreachable by design (the parsers are checked not to panic), but if it
-    // ever happens the probe still fails with 1, never a signal.
+    // ever happens the probe still fails with 1, never a signal. (Builds with
+    // `-Cpanic=immediate-abort` trap instead: see `signals::exit_1_on_trap`.)
     rustix::runtime_448b8ad740e2a26f::exit_group(1)
 }
 

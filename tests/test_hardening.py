@@ -745,6 +745,23 @@ def _run_with(args, during, timeout=10):
     return r
 
 
+def test_a_trap_exits_1_not_by_a_signal(fault_server):
+    """The shipped builds compile a panic to one trap instruction (`ud2`,
+    SIGILL on x86_64): the probe catches it and exits 1, the contract's answer
+    to an internal error, instead of dying by the signal. No input makes it
+    panic, so the trap is sent from outside here, mid-probe."""
+    with fault_server(faultserver.hang()) as port:
+        t = f"http://127.0.0.1:{port}/"
+
+        def during(p):
+            time.sleep(0.2)
+            p.send_signal(signal.SIGILL)
+
+        r = _run_with(["-t", "5s", t], during)
+        assert (r.rc, r.out, r.err) == (1, "", ""), str(r)
+        assert r.elapsed < 4, str(r)
+
+
 @pytest.mark.parametrize("phase", ["status", "connect"])
 def test_sigstop_sigcont_within_the_deadline(fault_server, phase):
     behaviour = faultserver.hang() if phase == "status" else faultserver.full_backlog()
