@@ -232,7 +232,7 @@ def _mounts_under(d: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def engine():
     if not BIN.is_file():
-        pytest.fail(f"no probe binary at {BIN}: cargo build --release --target x86_64-unknown-linux-musl")
+        pytest.fail(f"no probe binary at {BIN}: build-scripts/build")
     if not BUSYBOX.is_file() or not _is_static_elf(BUSYBOX):
         pytest.fail(f"{BUSYBOX} is not a static busybox: apt-get install busybox-static")
     state = _short_dir()
@@ -529,7 +529,8 @@ def test_non_loopback_target_refused_inside_container(engine, app_image):
 def _example_context() -> dict:
     """What examples/Dockerfile's COPY lines read from a checkout."""
     files = {n: ROOT / n for n in ("Cargo.toml", "Cargo.lock", "build.rs", ".cargo", "src")}
-    files["build-scripts/probe.ld"] = ROOT / "build-scripts/probe.ld"
+    for script in ("build", "link", "probe.ld"):
+        files[f"build-scripts/{script}"] = ROOT / "build-scripts" / script
     return files
 
 
