@@ -10,6 +10,7 @@
 
 use crate::hpack;
 use crate::line::Line;
+use crate::request::USER_AGENT;
 
 /// What to ask.
 pub struct Request<'a> {
@@ -20,11 +21,9 @@ pub struct Request<'a> {
     /// Extra headers as the user gave them, `Name: value`. Names are sent
     /// lowercased, as HTTP/2 requires.
     pub metadata: &'a [&'a [u8]],
-    /// The deadline. Not sent: a `grpc-timeout` header would cost more of
-    /// the size budget than it is worth to a probe that gives up anyway.
+    /// The deadline, sent as `grpc-timeout` so that the server can give up
+    /// when we do. At most a day: 8 digits, as gRPC allows.
     pub timeout_ms: u64,
-    /// Our `user-agent`, e.g. `scratchprobe/0.1.0`.
-    pub user_agent: &'a [u8],
 }
 
 /// Where the check stands after some input.
@@ -53,13 +52,38 @@ const HEADERS_AT: usize = 39;
 /// The fixed headers, strings Huffman-coded: `:method POST` (static 3),
 /// `:scheme http` (6), `:path /grpc.health.v1.Health/Check` (literal,
 /// static name 4), `content-type: application/grpc` (static name 31),
-/// `te: trailers`; then `user-agent` (static name 58 = 15 + 43) up to its
-/// value.
-const FIXED: &[u8] =
+/// `te: trailers`, `user-agent` (static name 58 = 15 + 43) with ours; then
+/// `grpc-timeout` up to its value.
+const FIXED: [u8; FIXED_LEN] = concat(&[
+    FIXED_START,
+    &[USER_AGENT.len() as u8],
+    USER_AGENT,
+    TIMEOUT_NAME,
+]);
+const FIXED_START: &[u8] =
     b"\x83\x86\x04\x95\x62\x6b\x2b\x22\xf3\x94\x74\x26\x75\xfb\x85\x7c\x65\x1d\x09\x9d\
     \x8b\xd3\x94\x9d\x7f\x0f\x10\x8b\x1d\x75\xd0\x62\x0d\x26\x3d\x4c\x4d\x65\x64\
     \x00\x82\x49\x7f\x86\x4d\x83\x35\x05\xb1\x1f\
     \x0f\x2b";
+/// A literal without indexing, new name, Huffman-coded.
+const TIMEOUT_NAME: &[u8] = b"\x00\x89\x9a\xca\xc8\xb2\x4d\x49\x4f\x6a\x7f";
+const FIXED_LEN: usize = FIXED_START.len() + 1 + USER_AGENT.len() + TIMEOUT_NAME.len();
+
+/// `parts` one after the other, at compile time.
+const fn concat<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
+    let mut out = [0; N];
+    let (mut i, mut at) = (0, 0);
+    while i < parts.len() {
+        let mut j = 0;
+        while j < parts[i].len() {
+            out[at] = parts[i][j];
+            (at, j) = (at + 1, j + 1);
+        }
+        i += 1;
+    }
+    assert!(at == N);
+    out
+}
 
 /// The DATA frame (END_STREAM, stream 1; its length patched in) and the
 /// gRPC message prefix (uncompressed; length patched in) of a
@@ -138,9 +162,10 @@ pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
     };
     w.write(PREFACE, PUT);
     w.write(req.authority, VALUE);
-    w.write(FIXED, PUT);
-    // At most 8 digits: 27 hours of milliseconds is plenty.
-    w.write(req.user_agent, VALUE);
+    w.write(&FIXED, PUT);
+    let mut timeout = Line::new();
+    timeout.push_u64(req.timeout_ms).push(b"m");
+    w.write(timeout.as_bytes(), VALUE);
     for h in req.metadata {
         // `Name: value`, as for HTTP (where options checked them).
         let (name, value) = crate::request::split_header(h).unwrap_or_default();
@@ -1099,7 +1124,6 @@ mod tests {
             service,
             metadata,
             timeout_ms,
-            user_agent: b"scratchprobe/0.1.0",
         };
         let mut out = [0u8; 2048];
         let n = write_request(&mut out, &req).unwrap();
@@ -1150,6 +1174,7 @@ mod tests {
                 (31, s(""), s("application/grpc")),
                 (0, s("te"), s("trailers")),
                 (58, s(""), s("scratchprobe/0.1.0")),
+                (0, s("grpc-timeout"), s("1999m")),
                 (0, s("authorization"), s("Bearer x")),
                 (0, s("x-trace"), s("1")),
             ]
@@ -1164,9 +1189,10 @@ mod tests {
         // Whole server: an empty HealthCheckRequest, as protobuf has it.
         let f = frames(&request(&[], b"", 0));
         assert_eq!(f[2], (DATA, END_STREAM, 1, vec![0, 0, 0, 0, 0]));
-        // No grpc-timeout, whatever the deadline.
-        let f = frames(&request(&[], b"", 10_u64.pow(12)));
-        assert_eq!(header_fields(&f[1].3).len(), 7);
+        // The longest deadline, a day, has 8 digits, as gRPC allows.
+        let f = frames(&request(&[], b"", crate::duration::MAX_MS));
+        let timeout = (0, "grpc-timeout".into(), "86400000m".into());
+        assert_eq!(header_fields(&f[1].3).last(), Some(&timeout));
         // Long values and service names need multi-byte lengths.
         let long = format!("x-long: {}", "v".repeat(300));
         let service = "s".repeat(200);
@@ -1191,7 +1217,6 @@ mod tests {
             service: b"",
             metadata: &[],
             timeout_ms: 0,
-            user_agent: b"",
         };
         let mut out = [0u8; 2048];
         let n = write_request(&mut out, &req).unwrap();
@@ -1206,7 +1231,6 @@ mod tests {
             service: b"",
             metadata: &metadata,
             timeout_ms: 0,
-            user_agent: b"",
         };
         assert_eq!(write_request(&mut out, &req), None);
     }

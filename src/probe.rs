@@ -234,7 +234,6 @@ impl Probe {
                     service: target.path,
                     metadata: opts.headers(),
                     timeout_ms: opts.timeout_ms,
-                    user_agent: request::USER_AGENT,
                 };
                 grpc::write_request(&mut request, &req)
             }
