@@ -252,10 +252,10 @@ const MISSING: u64 = u64::MAX;
 /// HealthCheckResponse statuses NOT_SERVING and SERVICE_UNKNOWN (17, 18),
 /// then whole reasons, including `hpack`'s errors. One string and a number
 /// at each use are smaller than a string each.
-const NAMES: &[u8] = b"OK|CANCELLED|UNKNOWN|INVALID_ARGUMENT|DEADLINE_EXCEEDED|NOT_FOUND|\
-ALREADY_EXISTS|PERMISSION_DENIED|RESOURCE_EXHAUSTED|FAILED_PRECONDITION|ABORTED|OUT_OF_RANGE|\
-UNIMPLEMENTED|INTERNAL|UNAVAILABLE|DATA_LOSS|UNAUTHENTICATED|NOT_SERVING|SERVICE_UNKNOWN|\
-not an HTTP/2 server|HTTP/2 protocol error|stream reset|missing grpc-status|connection closed|\
+const NAMES: &[u8] = b"OK\0CANCELLED\0UNKNOWN\0INVALID_ARGUMENT\0DEADLINE_EXCEEDED\0NOT_FOUND\0\
+ALREADY_EXISTS\0PERMISSION_DENIED\0RESOURCE_EXHAUSTED\0FAILED_PRECONDITION\0ABORTED\0OUT_OF_RANGE\0\
+UNIMPLEMENTED\0INTERNAL\0UNAVAILABLE\0DATA_LOSS\0UNAUTHENTICATED\0NOT_SERVING\0SERVICE_UNKNOWN\0\
+not an HTTP/2 server\0HTTP/2 protocol error\0stream reset\0missing grpc-status\0connection closed\0\
 HPACK dynamic table used";
 // Words of `NAMES` that are whole reasons (and `hpack::MALFORMED` and
 // `hpack::DYNAMIC`, 20 and 24).
@@ -293,11 +293,12 @@ pub struct GrpcCheck {
     /// The decision, once made.
     done: Progress,
     /// Payload bytes of the current frame still to come.
-    left: u32,
-    /// Bytes in `buf` (more if some did not fit), and how many of them are
-    /// the response message.
-    len: usize,
-    kept: usize,
+    left: u16,
+    /// Bytes in `buf` (one more than fit if some did not), and how many of
+    /// them are the response message. 16 bits, like all fields here: a
+    /// `Probe` keeps its own fields before this large one, at short offsets.
+    len: u16,
+    kept: u16,
     buf: [u8; BUF_MAX],
     /// Room for decoded header names and values.
     scratch: [u8; hpack::SCRATCH],
@@ -380,10 +381,11 @@ impl GrpcCheck {
                 }
                 self.stage = STAGE_SETTINGS;
             }
-            self.left = u32::from_be_bytes([0, a, b, c]);
-            if self.left as usize > MAX_FRAME || self.in_block != (ty == CONTINUATION) {
+            let left = u32::from_be_bytes([0, a, b, c]);
+            if left as usize > MAX_FRAME || self.in_block != (ty == CONTINUATION) {
                 return say(reason, PROTOCOL);
             }
+            self.left = left as u16;
             self.pad = 0;
             self.skip = 0;
             // Padding and priority fields are only read where they exist.
@@ -404,11 +406,11 @@ impl GrpcCheck {
                 self.pad = b;
             } else if self.skip > 0 {
                 self.skip -= 1;
-            } else if self.left >= u32::from(self.pad) {
-                if let Some(slot) = self.buf.get_mut(self.len) {
+            } else if self.left >= u16::from(self.pad) {
+                if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
                     *slot = b;
                 }
-                self.len += 1;
+                self.len = (self.len + 1).min(BUF_MAX as u16 + 1);
             }
         }
         if self.left > 0 {
@@ -424,7 +426,8 @@ impl GrpcCheck {
         let [.., ty, flags, s0, s1, s2, s3] = self.head;
         let ours = u32::from_be_bytes([s0 & 0x7f, s1, s2, s3]) == 1;
         // The first 8 content bytes: PING data, error codes.
-        let ctl: [u8; 8] = (self.buf.get(self.kept..self.kept + 8))
+        let kept = usize::from(self.kept);
+        let ctl: [u8; 8] = (self.buf.get(kept..kept + 8))
             .and_then(|s| s.try_into().ok())
             .unwrap_or_default();
         let [a, b, c, d, e, f, g, h] = ctl;
@@ -499,7 +502,8 @@ impl GrpcCheck {
         let mut message = Line::new();
         let mut status = 0;
         // A block that did not fit whole is malformed: an integer cut short.
-        let block = self.buf.get(self.kept..self.len).unwrap_or(&[0x0f]);
+        let block =
+            (self.buf.get(usize::from(self.kept)..usize::from(self.len))).unwrap_or(&[0x0f]);
         let decoded = hpack::decode_in(block, &mut self.scratch, &mut |index, name, value| {
             // Names starting with `grpc-` are gRPC's own: of those, only
             // `grpc-status` has 11 bytes and only `grpc-message` 12.
@@ -566,14 +570,7 @@ impl GrpcCheck {
 
 /// Appends the `n`th word of `NAMES` and fails.
 fn say(reason: &mut Line, n: u64) -> Progress {
-    let mut i = 0;
-    for &c in NAMES {
-        if c == b'|' {
-            i += 1;
-        } else if i == n {
-            reason.push(&[c]);
-        }
-    }
+    reason.push(crate::bytes::nth(NAMES, n as usize));
     Progress::Fail
 }
 
