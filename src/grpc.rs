@@ -14,8 +14,9 @@ use crate::request::USER_AGENT;
 
 /// What to ask.
 pub struct Request<'a> {
-    /// The `:authority`, e.g. `localhost:50051`.
-    pub authority: &'a [u8],
+    /// The port of the `:authority`, `localhost:PORT`; `localhost` alone
+    /// without one (a Unix socket).
+    pub port: Option<u16>,
     /// The service to check; empty asks about the whole server.
     pub service: &'a [u8],
     /// Extra headers as the user gave them, `Name: value`. Names are sent
@@ -41,13 +42,16 @@ const MAX_FRAME: usize = 16_384;
 /// The connection preface; our SETTINGS: HEADER_TABLE_SIZE 0 (so the server
 /// never indexes into a dynamic table); the header of the HEADERS frame for
 /// stream 1 (END_HEADERS; its length is patched in); and the first header,
-/// `:authority` (literal, static name 1), up to its value.
+/// `:authority` (literal, static name 1; its length patched in), up to the
+/// port.
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\
     \x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\
     \x00\x00\x00\x01\x04\x00\x00\x00\x01\
-    \x01";
-/// Where the HEADERS frame's length goes in `PREFACE`.
-const HEADERS_AT: usize = 39;
+    \x01\x00localhost";
+/// Where the HEADERS frame's length ends in `PREFACE`, and where the
+/// `:authority` value's does.
+const HEADERS_AT: usize = 42;
+const AUTHORITY_AT: usize = 50;
 
 /// The fixed headers, strings Huffman-coded: `:method POST` (static 3),
 /// `:scheme http` (6), `:path /grpc.health.v1.Health/Check` (literal,
@@ -137,13 +141,22 @@ impl Out<'_> {
         }
     }
 
+    /// Writes `n` in decimal.
+    fn number(&mut self, n: u64) {
+        if n >= 10 {
+            self.number(n / 10);
+        }
+        self.byte(b'0' + (n % 10) as u8);
+    }
+
     /// Adds the number of bytes written since `start` to the 3 bytes that
-    /// end at `end`, zeros until then: a frame or message length.
+    /// end at `end`, zeros until then: a frame or message length, or (less
+    /// than 128, the 2 bytes before it unchanged) an HPACK string's.
     fn patch(&mut self, end: usize, start: usize) {
         let mut n = self.len - start;
         for at in (end - 3..end).rev() {
             if let Some(slot) = self.buf.get_mut(at) {
-                *slot = n as u8;
+                *slot |= n as u8;
             }
             n >>= 8;
         }
@@ -161,11 +174,18 @@ pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
         len: 0,
     };
     w.write(PREFACE, PUT);
-    w.write(req.authority, VALUE);
+    if let Some(port) = req.port {
+        w.byte(b':');
+        w.number(port.into());
+    }
+    w.patch(AUTHORITY_AT, AUTHORITY_AT);
     w.write(&FIXED, PUT);
-    let mut timeout = Line::new();
-    timeout.push_u64(req.timeout_ms).push(b"m");
-    w.write(timeout.as_bytes(), VALUE);
+    // The value of `grpc-timeout`: milliseconds.
+    let at = w.len + 1;
+    w.byte(0);
+    w.number(req.timeout_ms);
+    w.byte(b'm');
+    w.patch(at, at);
     for h in req.metadata {
         // `Name: value`, as for HTTP (where options checked them).
         let (name, value) = crate::request::split_header(h).unwrap_or_default();
@@ -174,7 +194,7 @@ pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
         w.write(value, VALUE);
     }
     let len = w.len;
-    w.patch(HEADERS_AT + 3, PREFACE.len() - 1);
+    w.patch(HEADERS_AT, HEADERS_AT + 6);
     w.write(DATA_FRAME, PUT);
     w.write(req.service, PROTO);
     // Nothing at all for the whole server's "", as protobuf does.
@@ -1117,7 +1137,7 @@ mod tests {
 
     fn request(metadata: &[&[u8]], service: &[u8], timeout_ms: u64) -> Vec<u8> {
         let req = Request {
-            authority: b"localhost:50051",
+            port: Some(50051),
             service,
             metadata,
             timeout_ms,
@@ -1210,7 +1230,7 @@ mod tests {
         assert_eq!(f[2].3, data);
         // Too small a buffer.
         let req = Request {
-            authority: b"a",
+            port: None,
             service: b"",
             metadata: &[],
             timeout_ms: 0,
@@ -1224,7 +1244,7 @@ mod tests {
         let mut out = vec![0u8; 30_000];
         let metadata: [&[u8]; 1] = [huge.as_bytes()];
         let req = Request {
-            authority: b"a",
+            port: None,
             service: b"",
             metadata: &metadata,
             timeout_ms: 0,

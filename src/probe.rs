@@ -224,13 +224,8 @@ impl Probe {
             Check::Connect => return self.finish(Outcome::Pass, b"connected"),
             #[cfg(feature = "grpc")]
             Check::Grpc => {
-                let mut authority = Line::new();
-                authority.push(b"localhost");
-                if let Endpoint::Inet(_, port) = target.endpoint {
-                    authority.push(b":").push_u64(u64::from(port));
-                }
                 let req = grpc::Request {
-                    authority: authority.as_bytes(),
+                    port: target.host_port,
                     service: target.path,
                     metadata: opts.headers(),
                     timeout_ms: opts.timeout_ms,
