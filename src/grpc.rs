@@ -204,37 +204,10 @@ pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
     (w.len <= room).then_some(w.len)
 }
 
-/// Frames the check sends back: SETTINGS and PING acknowledgements. Room for
-/// a SETTINGS ACK and 3 PING ACKs per `feed`; with more, none is sent.
-pub struct Reply {
-    buf: [u8; 64],
-    len: usize,
-}
-
-impl Default for Reply {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Reply {
-    pub const fn new() -> Self {
-        Self {
-            buf: [0; 64],
-            len: 0,
-        }
-    }
-
-    /// What to send: nothing if more was queued than fits.
-    pub fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or_default()
-    }
-
-    /// Forgets what was sent.
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-}
+/// Room for the frames a `feed` sends back, SETTINGS and PING
+/// acknowledgements: a SETTINGS ACK and 3 PING ACKs; with more, none is
+/// sent.
+const REPLY_MAX: usize = 64;
 
 // Frame types (RFC 9113 6).
 const DATA: u8 = 0;
@@ -312,6 +285,8 @@ pub struct GrpcCheck {
     stage: u8,
     /// The decision, once made.
     done: Progress,
+    /// Bytes in `reply` (one more than fit if some did not).
+    reply_len: u8,
     /// Payload bytes of the current frame still to come.
     left: u16,
     /// Bytes in `buf` (one more than fit if some did not), and how many of
@@ -319,6 +294,7 @@ pub struct GrpcCheck {
     /// `Probe` keeps its own fields before this large one, at short offsets.
     len: u16,
     kept: u16,
+    reply: [u8; REPLY_MAX],
     buf: [u8; BUF_MAX],
     /// Room for decoded header names and values.
     scratch: [u8; hpack::SCRATCH],
@@ -342,25 +318,36 @@ impl GrpcCheck {
             end_stream: false,
             stage: STAGE_START,
             done: Progress::NeedMore,
+            reply_len: 0,
             left: 0,
             len: 0,
             kept: 0,
+            reply: [0; REPLY_MAX],
             buf: [0; BUF_MAX],
             scratch: [0; hpack::SCRATCH],
         }
     }
 
-    /// Consumes `input`, in any split. Acknowledgements to send are appended
-    /// to `reply`; on `Fail` the reason is written to `reason`. Once decided,
-    /// further input is ignored and the decision returned again.
-    pub fn feed(&mut self, input: &[u8], reply: &mut Reply, reason: &mut Line) -> Progress {
+    /// Consumes `input`, in any split; then `reply` says what to send back.
+    /// On `Fail` the reason is written to `reason`. Once decided, further
+    /// input is ignored and the decision returned again.
+    pub fn feed(&mut self, input: &[u8], reason: &mut Line) -> Progress {
+        self.reply_len = 0;
         for &b in input {
             if self.done != Progress::NeedMore {
                 break;
             }
-            self.done = self.byte(b, reply, reason);
+            self.done = self.byte(b, reason);
         }
         self.done
+    }
+
+    /// The acknowledgements the last `feed` calls for: nothing if more were
+    /// due than fit.
+    pub fn reply(&self) -> &[u8] {
+        self.reply
+            .get(..usize::from(self.reply_len))
+            .unwrap_or_default()
     }
 
     /// What the check is waiting for, for a timeout's reason.
@@ -384,7 +371,7 @@ impl GrpcCheck {
         );
     }
 
-    fn byte(&mut self, b: u8, reply: &mut Reply, reason: &mut Line) -> Progress {
+    fn byte(&mut self, b: u8, reason: &mut Line) -> Progress {
         if let Some(slot) = self.head.get_mut(usize::from(self.got)) {
             *slot = b;
             self.got += 1;
@@ -436,12 +423,12 @@ impl GrpcCheck {
         if self.left > 0 {
             return Progress::NeedMore;
         }
-        self.end(reply, reason)
+        self.end(reason)
     }
 
     /// A frame is complete: act on it.
     #[inline(never)]
-    fn end(&mut self, reply: &mut Reply, reason: &mut Line) -> Progress {
+    fn end(&mut self, reason: &mut Line) -> Progress {
         self.got = 0;
         let [.., ty, flags, s0, s1, s2, s3] = self.head;
         let ours = u32::from_be_bytes([s0 & 0x7f, s1, s2, s3]) == 1;
@@ -465,7 +452,7 @@ impl GrpcCheck {
         }
         if (ty == SETTINGS || ty == PING) && flags & ACK == 0 {
             // The acknowledgement, with the PING's data. Past the end of
-            // `reply` nothing is sent (see `as_bytes`): a missing one costs at
+            // `reply` nothing is sent (see `reply()`): a missing one costs at
             // most a late GOAWAY, a partial frame would break the connection.
             let n = if ty == PING { 17 } else { 9 };
             let frame = [
@@ -488,10 +475,10 @@ impl GrpcCheck {
                 h,
             ];
             for &x in frame.iter().take(n) {
-                if let Some(slot) = reply.buf.get_mut(reply.len) {
+                if let Some(slot) = self.reply.get_mut(usize::from(self.reply_len)) {
                     *slot = x;
                 }
-                reply.len += 1;
+                self.reply_len = (self.reply_len + 1).min(REPLY_MAX as u8 + 1);
             }
         }
         if ours && ty == DATA {
@@ -683,16 +670,15 @@ mod tests {
     /// Feeds `input` in pieces of `step` bytes, collecting the replies.
     fn run_split(input: &[u8], step: usize) -> (Progress, Vec<u8>, String) {
         let mut check = GrpcCheck::new();
-        let (mut reply, mut reason) = (Reply::new(), Line::new());
+        let mut reason = Line::new();
         let mut sent = Vec::new();
         let mut progress = Progress::NeedMore;
         for piece in input.chunks(step.max(1)) {
-            progress = check.feed(piece, &mut reply, &mut reason);
-            sent.extend(reply.as_bytes());
-            reply.clear();
+            progress = check.feed(piece, &mut reason);
+            sent.extend(check.reply());
         }
         if input.is_empty() {
-            progress = check.feed(input, &mut reply, &mut reason);
+            progress = check.feed(input, &mut reason);
         }
         let reason = String::from_utf8(reason.as_bytes().to_vec()).unwrap();
         (progress, sent, reason)
@@ -787,12 +773,9 @@ mod tests {
                 input.extend(frame(PING, 0, 0, b"12345678"));
             }
             let mut check = GrpcCheck::new();
-            let (mut reply, mut reason) = (Reply::new(), Line::new());
-            assert_eq!(
-                check.feed(&input, &mut reply, &mut reason),
-                Progress::NeedMore
-            );
-            assert_eq!(reply.as_bytes().len(), sent);
+            let mut reason = Line::new();
+            assert_eq!(check.feed(&input, &mut reason), Progress::NeedMore);
+            assert_eq!(check.reply().len(), sent);
         }
     }
 
@@ -1046,11 +1029,8 @@ mod tests {
         assert_eq!(run(&frame(PING, 0, 0, b"12345678")).0, Progress::Fail);
         // Too short to tell: the caller times out or sees the close.
         let mut check = GrpcCheck::new();
-        let (mut reply, mut reason) = (Reply::new(), Line::new());
-        assert_eq!(
-            check.feed(b"HTTP/1.", &mut reply, &mut reason),
-            Progress::NeedMore
-        );
+        let mut reason = Line::new();
+        assert_eq!(check.feed(b"HTTP/1.", &mut reason), Progress::NeedMore);
         assert_eq!(check.phase(), "waiting for HTTP/2");
         check.closed(&mut reason);
         assert_eq!(reason.as_bytes(), b"not an HTTP/2 server");
@@ -1059,23 +1039,17 @@ mod tests {
     #[test]
     fn phases_and_closes() {
         let mut check = GrpcCheck::new();
-        let (mut reply, mut reason) = (Reply::new(), Line::new());
-        check.feed(&server_settings(), &mut reply, &mut reason);
+        let mut reason = Line::new();
+        check.feed(&server_settings(), &mut reason);
         assert_eq!(check.phase(), "waiting for HTTP/2 response");
-        check.feed(&response_headers(), &mut reply, &mut reason);
+        check.feed(&response_headers(), &mut reason);
         assert_eq!(check.phase(), "waiting for HTTP/2 response trailers");
         check.closed(&mut reason);
         assert_eq!(reason.as_bytes(), b"connection closed");
         // Decided: more input changes nothing.
         let mut check = GrpcCheck::new();
-        assert_eq!(
-            check.feed(&response(1), &mut reply, &mut reason),
-            Progress::Pass
-        );
-        assert_eq!(
-            check.feed(b"garbage", &mut reply, &mut reason),
-            Progress::Pass
-        );
+        assert_eq!(check.feed(&response(1), &mut reason), Progress::Pass);
+        assert_eq!(check.feed(b"garbage", &mut reason), Progress::Pass);
     }
 
     #[test]

@@ -287,11 +287,10 @@ impl Probe {
         };
         #[cfg(feature = "grpc")]
         if grpc {
-            let mut reply = grpc::Reply::new();
-            let progress = self.grpc.feed(bytes, &mut reply, &mut self.reason);
+            let progress = self.grpc.feed(bytes, &mut self.reason);
             // SETTINGS and PING acknowledgements; should the socket buffer be
             // full, the server only waits, which the deadline covers.
-            let _ = rustix::net::send(fd, reply.as_bytes(), SendFlags::NOSIGNAL);
+            let _ = rustix::net::send(fd, self.grpc.reply(), SendFlags::NOSIGNAL);
             match progress {
                 grpc::Progress::NeedMore => {}
                 grpc::Progress::Pass => self.finish(Outcome::Pass, b"SERVING"),
