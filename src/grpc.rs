@@ -352,11 +352,9 @@ impl GrpcCheck {
 
     /// What the check is waiting for, for a timeout's reason.
     pub fn phase(&self) -> &'static str {
-        match self.stage {
-            STAGE_START => &PHASE[..18],
-            STAGE_SETTINGS => &PHASE[..27],
-            _ => PHASE,
-        }
+        // "waiting for HTTP/2", then " response", then " trailers".
+        let len = 18 + 9 * usize::from(self.stage);
+        PHASE.get(..len).unwrap_or(PHASE)
     }
 
     /// The reason to fail when the server closes the connection first.
@@ -438,7 +436,6 @@ impl GrpcCheck {
             .and_then(|s| s.try_into().ok())
             .unwrap_or_default();
         let [a, b, c, d, e, f, g, h] = ctl;
-        let block = ty == HEADERS || ty == CONTINUATION;
         if ours && ty == RST_STREAM {
             return say(reason, RESET);
         }
@@ -481,25 +478,25 @@ impl GrpcCheck {
                 self.reply_len = (self.reply_len + 1).min(REPLY_MAX as u8 + 1);
             }
         }
+        let block = ty == HEADERS || ty == CONTINUATION;
+        let mut progress = Progress::NeedMore;
         if ours && ty == DATA {
+            if self.end_stream {
+                // The stream ended without trailers.
+                return say(reason, NO_STATUS);
+            }
             // More of the response message: keep it.
             self.kept = self.len;
         }
-        if ours && block && self.in_block {
-            // Wait for the rest of the block.
-            return Progress::NeedMore;
+        if ours && block {
+            if self.in_block {
+                // Wait for the rest of the block.
+                return Progress::NeedMore;
+            }
+            progress = self.headers(reason);
         }
-        let progress = if ours && block {
-            self.headers(reason)
-        } else {
-            Progress::NeedMore
-        };
         self.len = self.kept;
-        if progress != Progress::NeedMore || !(ours && (block || ty == DATA) && self.end_stream) {
-            return progress;
-        }
-        // A DATA frame ended the stream.
-        say(reason, NO_STATUS)
+        progress
     }
 
     /// A header block of stream 1 is complete: decode it and, on the
