@@ -169,10 +169,7 @@ impl Out<'_> {
 /// needs more than 16 KiB).
 pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
     let room = out.len().min(MAX_FRAME);
-    let mut w = Out {
-        buf: &mut out[..room],
-        len: 0,
-    };
+    let mut w = Out { buf: out, len: 0 };
     w.write(PREFACE, PUT);
     if let Some(port) = req.port {
         w.byte(b':');
@@ -290,8 +287,7 @@ pub struct GrpcCheck {
     /// Payload bytes of the current frame still to come.
     left: u16,
     /// Bytes in `buf` (one more than fit if some did not), and how many of
-    /// them are the response message. 16 bits, like all fields here: a
-    /// `Probe` keeps its own fields before this large one, at short offsets.
+    /// them are the response message.
     len: u16,
     kept: u16,
     reply: [u8; REPLY_MAX],
