@@ -10,21 +10,21 @@
 
 use crate::hpack;
 use crate::line::Line;
+use crate::request::USER_AGENT;
 
 /// What to ask.
 pub struct Request<'a> {
-    /// The `:authority`, e.g. `localhost:50051`.
-    pub authority: &'a [u8],
+    /// The port of the `:authority`, `localhost:PORT`; `localhost` alone
+    /// without one (a Unix socket).
+    pub port: Option<u16>,
     /// The service to check; empty asks about the whole server.
     pub service: &'a [u8],
     /// Extra headers as the user gave them, `Name: value`. Names are sent
     /// lowercased, as HTTP/2 requires.
     pub metadata: &'a [&'a [u8]],
-    /// The deadline. Not sent: a `grpc-timeout` header would cost more of
-    /// the size budget than it is worth to a probe that gives up anyway.
+    /// The deadline, sent as `grpc-timeout` so that the server can give up
+    /// when we do. At most a day: 8 digits, as gRPC allows.
     pub timeout_ms: u64,
-    /// Our `user-agent`, e.g. `scratchprobe/0.1.0`.
-    pub user_agent: &'a [u8],
 }
 
 /// Where the check stands after some input.
@@ -42,24 +42,52 @@ const MAX_FRAME: usize = 16_384;
 /// The connection preface; our SETTINGS: HEADER_TABLE_SIZE 0 (so the server
 /// never indexes into a dynamic table); the header of the HEADERS frame for
 /// stream 1 (END_HEADERS; its length is patched in); and the first header,
-/// `:authority` (literal, static name 1), up to its value.
+/// `:authority` (literal, static name 1; its length patched in), up to the
+/// port.
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\
     \x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\
     \x00\x00\x00\x01\x04\x00\x00\x00\x01\
-    \x01";
-/// Where the HEADERS frame's length goes in `PREFACE`.
-const HEADERS_AT: usize = 39;
+    \x01\x00localhost";
+/// Where the HEADERS frame's length ends in `PREFACE`, and where the
+/// `:authority` value's does.
+const HEADERS_AT: usize = 42;
+const AUTHORITY_AT: usize = 50;
 
 /// The fixed headers, strings Huffman-coded: `:method POST` (static 3),
 /// `:scheme http` (6), `:path /grpc.health.v1.Health/Check` (literal,
 /// static name 4), `content-type: application/grpc` (static name 31),
-/// `te: trailers`; then `user-agent` (static name 58 = 15 + 43) up to its
-/// value.
-const FIXED: &[u8] =
+/// `te: trailers`, `user-agent` (static name 58 = 15 + 43) with ours; then
+/// `grpc-timeout` up to its value.
+const FIXED: [u8; FIXED_LEN] = concat(&[
+    FIXED_START,
+    &[USER_AGENT.len() as u8],
+    USER_AGENT,
+    TIMEOUT_NAME,
+]);
+const FIXED_START: &[u8] =
     b"\x83\x86\x04\x95\x62\x6b\x2b\x22\xf3\x94\x74\x26\x75\xfb\x85\x7c\x65\x1d\x09\x9d\
     \x8b\xd3\x94\x9d\x7f\x0f\x10\x8b\x1d\x75\xd0\x62\x0d\x26\x3d\x4c\x4d\x65\x64\
     \x00\x82\x49\x7f\x86\x4d\x83\x35\x05\xb1\x1f\
     \x0f\x2b";
+/// A literal without indexing, new name, Huffman-coded.
+const TIMEOUT_NAME: &[u8] = b"\x00\x89\x9a\xca\xc8\xb2\x4d\x49\x4f\x6a\x7f";
+const FIXED_LEN: usize = FIXED_START.len() + 1 + USER_AGENT.len() + TIMEOUT_NAME.len();
+
+/// `parts` one after the other, at compile time.
+const fn concat<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
+    let mut out = [0; N];
+    let (mut i, mut at) = (0, 0);
+    while i < parts.len() {
+        let mut j = 0;
+        while j < parts[i].len() {
+            out[at] = parts[i][j];
+            (at, j) = (at + 1, j + 1);
+        }
+        i += 1;
+    }
+    assert!(at == N);
+    out
+}
 
 /// The DATA frame (END_STREAM, stream 1; its length patched in) and the
 /// gRPC message prefix (uncompressed; length patched in) of a
@@ -113,13 +141,22 @@ impl Out<'_> {
         }
     }
 
+    /// Writes `n` in decimal.
+    fn number(&mut self, n: u64) {
+        if n >= 10 {
+            self.number(n / 10);
+        }
+        self.byte(b'0' + (n % 10) as u8);
+    }
+
     /// Adds the number of bytes written since `start` to the 3 bytes that
-    /// end at `end`, zeros until then: a frame or message length.
+    /// end at `end`, zeros until then: a frame or message length, or (less
+    /// than 128, the 2 bytes before it unchanged) an HPACK string's.
     fn patch(&mut self, end: usize, start: usize) {
         let mut n = self.len - start;
         for at in (end - 3..end).rev() {
             if let Some(slot) = self.buf.get_mut(at) {
-                *slot = n as u8;
+                *slot |= n as u8;
             }
             n >>= 8;
         }
@@ -132,15 +169,20 @@ impl Out<'_> {
 /// needs more than 16 KiB).
 pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
     let room = out.len().min(MAX_FRAME);
-    let mut w = Out {
-        buf: &mut out[..room],
-        len: 0,
-    };
+    let mut w = Out { buf: out, len: 0 };
     w.write(PREFACE, PUT);
-    w.write(req.authority, VALUE);
-    w.write(FIXED, PUT);
-    // At most 8 digits: 27 hours of milliseconds is plenty.
-    w.write(req.user_agent, VALUE);
+    if let Some(port) = req.port {
+        w.byte(b':');
+        w.number(port.into());
+    }
+    w.patch(AUTHORITY_AT, AUTHORITY_AT);
+    w.write(&FIXED, PUT);
+    // The value of `grpc-timeout`: milliseconds.
+    let at = w.len + 1;
+    w.byte(0);
+    w.number(req.timeout_ms);
+    w.byte(b'm');
+    w.patch(at, at);
     for h in req.metadata {
         // `Name: value`, as for HTTP (where options checked them).
         let (name, value) = crate::request::split_header(h).unwrap_or_default();
@@ -149,7 +191,7 @@ pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
         w.write(value, VALUE);
     }
     let len = w.len;
-    w.patch(HEADERS_AT + 3, PREFACE.len() - 1);
+    w.patch(HEADERS_AT, HEADERS_AT + 6);
     w.write(DATA_FRAME, PUT);
     w.write(req.service, PROTO);
     // Nothing at all for the whole server's "", as protobuf does.
@@ -159,37 +201,10 @@ pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
     (w.len <= room).then_some(w.len)
 }
 
-/// Frames the check sends back: SETTINGS and PING acknowledgements. Room for
-/// a SETTINGS ACK and 3 PING ACKs per `feed`; with more, none is sent.
-pub struct Reply {
-    buf: [u8; 64],
-    len: usize,
-}
-
-impl Default for Reply {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Reply {
-    pub const fn new() -> Self {
-        Self {
-            buf: [0; 64],
-            len: 0,
-        }
-    }
-
-    /// What to send: nothing if more was queued than fits.
-    pub fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or_default()
-    }
-
-    /// Forgets what was sent.
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-}
+/// Room for the frames a `feed` sends back, SETTINGS and PING
+/// acknowledgements: a SETTINGS ACK and 3 PING ACKs; with more, none is
+/// sent.
+const REPLY_MAX: usize = 64;
 
 // Frame types (RFC 9113 6).
 const DATA: u8 = 0;
@@ -227,10 +242,10 @@ const MISSING: u64 = u64::MAX;
 /// HealthCheckResponse statuses NOT_SERVING and SERVICE_UNKNOWN (17, 18),
 /// then whole reasons, including `hpack`'s errors. One string and a number
 /// at each use are smaller than a string each.
-const NAMES: &[u8] = b"OK|CANCELLED|UNKNOWN|INVALID_ARGUMENT|DEADLINE_EXCEEDED|NOT_FOUND|\
-ALREADY_EXISTS|PERMISSION_DENIED|RESOURCE_EXHAUSTED|FAILED_PRECONDITION|ABORTED|OUT_OF_RANGE|\
-UNIMPLEMENTED|INTERNAL|UNAVAILABLE|DATA_LOSS|UNAUTHENTICATED|NOT_SERVING|SERVICE_UNKNOWN|\
-not an HTTP/2 server|HTTP/2 protocol error|stream reset|missing grpc-status|connection closed|\
+const NAMES: &[u8] = b"OK\0CANCELLED\0UNKNOWN\0INVALID_ARGUMENT\0DEADLINE_EXCEEDED\0NOT_FOUND\0\
+ALREADY_EXISTS\0PERMISSION_DENIED\0RESOURCE_EXHAUSTED\0FAILED_PRECONDITION\0ABORTED\0OUT_OF_RANGE\0\
+UNIMPLEMENTED\0INTERNAL\0UNAVAILABLE\0DATA_LOSS\0UNAUTHENTICATED\0NOT_SERVING\0SERVICE_UNKNOWN\0\
+not an HTTP/2 server\0HTTP/2 protocol error\0stream reset\0missing grpc-status\0connection closed\0\
 HPACK dynamic table used";
 // Words of `NAMES` that are whole reasons (and `hpack::MALFORMED` and
 // `hpack::DYNAMIC`, 20 and 24).
@@ -267,12 +282,15 @@ pub struct GrpcCheck {
     stage: u8,
     /// The decision, once made.
     done: Progress,
+    /// Bytes in `reply` (one more than fit if some did not).
+    reply_len: u8,
     /// Payload bytes of the current frame still to come.
-    left: u32,
-    /// Bytes in `buf` (more if some did not fit), and how many of them are
-    /// the response message.
-    len: usize,
-    kept: usize,
+    left: u16,
+    /// Bytes in `buf` (one more than fit if some did not), and how many of
+    /// them are the response message.
+    len: u16,
+    kept: u16,
+    reply: [u8; REPLY_MAX],
     buf: [u8; BUF_MAX],
     /// Room for decoded header names and values.
     scratch: [u8; hpack::SCRATCH],
@@ -296,34 +314,43 @@ impl GrpcCheck {
             end_stream: false,
             stage: STAGE_START,
             done: Progress::NeedMore,
+            reply_len: 0,
             left: 0,
             len: 0,
             kept: 0,
+            reply: [0; REPLY_MAX],
             buf: [0; BUF_MAX],
             scratch: [0; hpack::SCRATCH],
         }
     }
 
-    /// Consumes `input`, in any split. Acknowledgements to send are appended
-    /// to `reply`; on `Fail` the reason is written to `reason`. Once decided,
-    /// further input is ignored and the decision returned again.
-    pub fn feed(&mut self, input: &[u8], reply: &mut Reply, reason: &mut Line) -> Progress {
+    /// Consumes `input`, in any split; then `reply` says what to send back.
+    /// On `Fail` the reason is written to `reason`. Once decided, further
+    /// input is ignored and the decision returned again.
+    pub fn feed(&mut self, input: &[u8], reason: &mut Line) -> Progress {
+        self.reply_len = 0;
         for &b in input {
             if self.done != Progress::NeedMore {
                 break;
             }
-            self.done = self.byte(b, reply, reason);
+            self.done = self.byte(b, reason);
         }
         self.done
     }
 
+    /// The acknowledgements the last `feed` calls for: nothing if more were
+    /// due than fit.
+    pub fn reply(&self) -> &[u8] {
+        self.reply
+            .get(..usize::from(self.reply_len))
+            .unwrap_or_default()
+    }
+
     /// What the check is waiting for, for a timeout's reason.
     pub fn phase(&self) -> &'static str {
-        match self.stage {
-            STAGE_START => &PHASE[..18],
-            STAGE_SETTINGS => &PHASE[..27],
-            _ => PHASE,
-        }
+        // "waiting for HTTP/2", then " response", then " trailers".
+        let len = 18 + 9 * usize::from(self.stage);
+        PHASE.get(..len).unwrap_or(PHASE)
     }
 
     /// The reason to fail when the server closes the connection first.
@@ -338,7 +365,7 @@ impl GrpcCheck {
         );
     }
 
-    fn byte(&mut self, b: u8, reply: &mut Reply, reason: &mut Line) -> Progress {
+    fn byte(&mut self, b: u8, reason: &mut Line) -> Progress {
         if let Some(slot) = self.head.get_mut(usize::from(self.got)) {
             *slot = b;
             self.got += 1;
@@ -355,10 +382,11 @@ impl GrpcCheck {
                 }
                 self.stage = STAGE_SETTINGS;
             }
-            self.left = u32::from_be_bytes([0, a, b, c]);
-            if self.left as usize > MAX_FRAME || self.in_block != (ty == CONTINUATION) {
+            let left = u32::from_be_bytes([0, a, b, c]);
+            if left as usize > MAX_FRAME || self.in_block != (ty == CONTINUATION) {
                 return say(reason, PROTOCOL);
             }
+            self.left = left as u16;
             self.pad = 0;
             self.skip = 0;
             // Padding and priority fields are only read where they exist.
@@ -379,31 +407,31 @@ impl GrpcCheck {
                 self.pad = b;
             } else if self.skip > 0 {
                 self.skip -= 1;
-            } else if self.left >= u32::from(self.pad) {
-                if let Some(slot) = self.buf.get_mut(self.len) {
+            } else if self.left >= u16::from(self.pad) {
+                if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
                     *slot = b;
                 }
-                self.len += 1;
+                self.len = (self.len + 1).min(BUF_MAX as u16 + 1);
             }
         }
         if self.left > 0 {
             return Progress::NeedMore;
         }
-        self.end(reply, reason)
+        self.end(reason)
     }
 
     /// A frame is complete: act on it.
     #[inline(never)]
-    fn end(&mut self, reply: &mut Reply, reason: &mut Line) -> Progress {
+    fn end(&mut self, reason: &mut Line) -> Progress {
         self.got = 0;
         let [.., ty, flags, s0, s1, s2, s3] = self.head;
         let ours = u32::from_be_bytes([s0 & 0x7f, s1, s2, s3]) == 1;
         // The first 8 content bytes: PING data, error codes.
-        let ctl: [u8; 8] = (self.buf.get(self.kept..self.kept + 8))
+        let kept = usize::from(self.kept);
+        let ctl: [u8; 8] = (self.buf.get(kept..kept + 8))
             .and_then(|s| s.try_into().ok())
             .unwrap_or_default();
         let [a, b, c, d, e, f, g, h] = ctl;
-        let block = ty == HEADERS || ty == CONTINUATION;
         if ours && ty == RST_STREAM {
             return say(reason, RESET);
         }
@@ -417,7 +445,7 @@ impl GrpcCheck {
         }
         if (ty == SETTINGS || ty == PING) && flags & ACK == 0 {
             // The acknowledgement, with the PING's data. Past the end of
-            // `reply` nothing is sent (see `as_bytes`): a missing one costs at
+            // `reply` nothing is sent (see `reply()`): a missing one costs at
             // most a late GOAWAY, a partial frame would break the connection.
             let n = if ty == PING { 17 } else { 9 };
             let frame = [
@@ -440,31 +468,31 @@ impl GrpcCheck {
                 h,
             ];
             for &x in frame.iter().take(n) {
-                if let Some(slot) = reply.buf.get_mut(reply.len) {
+                if let Some(slot) = self.reply.get_mut(usize::from(self.reply_len)) {
                     *slot = x;
                 }
-                reply.len += 1;
+                self.reply_len = (self.reply_len + 1).min(REPLY_MAX as u8 + 1);
             }
         }
+        let block = ty == HEADERS || ty == CONTINUATION;
+        let mut progress = Progress::NeedMore;
         if ours && ty == DATA {
+            if self.end_stream {
+                // The stream ended without trailers.
+                return say(reason, NO_STATUS);
+            }
             // More of the response message: keep it.
             self.kept = self.len;
         }
-        if ours && block && self.in_block {
-            // Wait for the rest of the block.
-            return Progress::NeedMore;
+        if ours && block {
+            if self.in_block {
+                // Wait for the rest of the block.
+                return Progress::NeedMore;
+            }
+            progress = self.headers(reason);
         }
-        let progress = if ours && block {
-            self.headers(reason)
-        } else {
-            Progress::NeedMore
-        };
         self.len = self.kept;
-        if progress != Progress::NeedMore || !(ours && (block || ty == DATA) && self.end_stream) {
-            return progress;
-        }
-        // A DATA frame ended the stream.
-        say(reason, NO_STATUS)
+        progress
     }
 
     /// A header block of stream 1 is complete: decode it and, on the
@@ -474,7 +502,8 @@ impl GrpcCheck {
         let mut message = Line::new();
         let mut status = 0;
         // A block that did not fit whole is malformed: an integer cut short.
-        let block = self.buf.get(self.kept..self.len).unwrap_or(&[0x0f]);
+        let block =
+            (self.buf.get(usize::from(self.kept)..usize::from(self.len))).unwrap_or(&[0x0f]);
         let decoded = hpack::decode_in(block, &mut self.scratch, &mut |index, name, value| {
             // Names starting with `grpc-` are gRPC's own: of those, only
             // `grpc-status` has 11 bytes and only `grpc-message` 12.
@@ -541,14 +570,7 @@ impl GrpcCheck {
 
 /// Appends the `n`th word of `NAMES` and fails.
 fn say(reason: &mut Line, n: u64) -> Progress {
-    let mut i = 0;
-    for &c in NAMES {
-        if c == b'|' {
-            i += 1;
-        } else if i == n {
-            reason.push(&[c]);
-        }
-    }
+    reason.push(crate::bytes::nth(NAMES, n as usize));
     Progress::Fail
 }
 
@@ -641,16 +663,15 @@ mod tests {
     /// Feeds `input` in pieces of `step` bytes, collecting the replies.
     fn run_split(input: &[u8], step: usize) -> (Progress, Vec<u8>, String) {
         let mut check = GrpcCheck::new();
-        let (mut reply, mut reason) = (Reply::new(), Line::new());
+        let mut reason = Line::new();
         let mut sent = Vec::new();
         let mut progress = Progress::NeedMore;
         for piece in input.chunks(step.max(1)) {
-            progress = check.feed(piece, &mut reply, &mut reason);
-            sent.extend(reply.as_bytes());
-            reply.clear();
+            progress = check.feed(piece, &mut reason);
+            sent.extend(check.reply());
         }
         if input.is_empty() {
-            progress = check.feed(input, &mut reply, &mut reason);
+            progress = check.feed(input, &mut reason);
         }
         let reason = String::from_utf8(reason.as_bytes().to_vec()).unwrap();
         (progress, sent, reason)
@@ -745,12 +766,9 @@ mod tests {
                 input.extend(frame(PING, 0, 0, b"12345678"));
             }
             let mut check = GrpcCheck::new();
-            let (mut reply, mut reason) = (Reply::new(), Line::new());
-            assert_eq!(
-                check.feed(&input, &mut reply, &mut reason),
-                Progress::NeedMore
-            );
-            assert_eq!(reply.as_bytes().len(), sent);
+            let mut reason = Line::new();
+            assert_eq!(check.feed(&input, &mut reason), Progress::NeedMore);
+            assert_eq!(check.reply().len(), sent);
         }
     }
 
@@ -1004,11 +1022,8 @@ mod tests {
         assert_eq!(run(&frame(PING, 0, 0, b"12345678")).0, Progress::Fail);
         // Too short to tell: the caller times out or sees the close.
         let mut check = GrpcCheck::new();
-        let (mut reply, mut reason) = (Reply::new(), Line::new());
-        assert_eq!(
-            check.feed(b"HTTP/1.", &mut reply, &mut reason),
-            Progress::NeedMore
-        );
+        let mut reason = Line::new();
+        assert_eq!(check.feed(b"HTTP/1.", &mut reason), Progress::NeedMore);
         assert_eq!(check.phase(), "waiting for HTTP/2");
         check.closed(&mut reason);
         assert_eq!(reason.as_bytes(), b"not an HTTP/2 server");
@@ -1017,23 +1032,17 @@ mod tests {
     #[test]
     fn phases_and_closes() {
         let mut check = GrpcCheck::new();
-        let (mut reply, mut reason) = (Reply::new(), Line::new());
-        check.feed(&server_settings(), &mut reply, &mut reason);
+        let mut reason = Line::new();
+        check.feed(&server_settings(), &mut reason);
         assert_eq!(check.phase(), "waiting for HTTP/2 response");
-        check.feed(&response_headers(), &mut reply, &mut reason);
+        check.feed(&response_headers(), &mut reason);
         assert_eq!(check.phase(), "waiting for HTTP/2 response trailers");
         check.closed(&mut reason);
         assert_eq!(reason.as_bytes(), b"connection closed");
         // Decided: more input changes nothing.
         let mut check = GrpcCheck::new();
-        assert_eq!(
-            check.feed(&response(1), &mut reply, &mut reason),
-            Progress::Pass
-        );
-        assert_eq!(
-            check.feed(b"garbage", &mut reply, &mut reason),
-            Progress::Pass
-        );
+        assert_eq!(check.feed(&response(1), &mut reason), Progress::Pass);
+        assert_eq!(check.feed(b"garbage", &mut reason), Progress::Pass);
     }
 
     #[test]
@@ -1095,11 +1104,10 @@ mod tests {
 
     fn request(metadata: &[&[u8]], service: &[u8], timeout_ms: u64) -> Vec<u8> {
         let req = Request {
-            authority: b"localhost:50051",
+            port: Some(50051),
             service,
             metadata,
             timeout_ms,
-            user_agent: b"scratchprobe/0.1.0",
         };
         let mut out = [0u8; 2048];
         let n = write_request(&mut out, &req).unwrap();
@@ -1150,6 +1158,7 @@ mod tests {
                 (31, s(""), s("application/grpc")),
                 (0, s("te"), s("trailers")),
                 (58, s(""), s("scratchprobe/0.1.0")),
+                (0, s("grpc-timeout"), s("1999m")),
                 (0, s("authorization"), s("Bearer x")),
                 (0, s("x-trace"), s("1")),
             ]
@@ -1164,9 +1173,10 @@ mod tests {
         // Whole server: an empty HealthCheckRequest, as protobuf has it.
         let f = frames(&request(&[], b"", 0));
         assert_eq!(f[2], (DATA, END_STREAM, 1, vec![0, 0, 0, 0, 0]));
-        // No grpc-timeout, whatever the deadline.
-        let f = frames(&request(&[], b"", 10_u64.pow(12)));
-        assert_eq!(header_fields(&f[1].3).len(), 7);
+        // The longest deadline, a day, has 8 digits, as gRPC allows.
+        let f = frames(&request(&[], b"", crate::duration::MAX_MS));
+        let timeout = (0, "grpc-timeout".into(), "86400000m".into());
+        assert_eq!(header_fields(&f[1].3).last(), Some(&timeout));
         // Long values and service names need multi-byte lengths.
         let long = format!("x-long: {}", "v".repeat(300));
         let service = "s".repeat(200);
@@ -1187,11 +1197,10 @@ mod tests {
         assert_eq!(f[2].3, data);
         // Too small a buffer.
         let req = Request {
-            authority: b"a",
+            port: None,
             service: b"",
             metadata: &[],
             timeout_ms: 0,
-            user_agent: b"",
         };
         let mut out = [0u8; 2048];
         let n = write_request(&mut out, &req).unwrap();
@@ -1202,11 +1211,10 @@ mod tests {
         let mut out = vec![0u8; 30_000];
         let metadata: [&[u8]; 1] = [huge.as_bytes()];
         let req = Request {
-            authority: b"a",
+            port: None,
             service: b"",
             metadata: &metadata,
             timeout_ms: 0,
-            user_agent: b"",
         };
         assert_eq!(write_request(&mut out, &req), None);
     }

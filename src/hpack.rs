@@ -84,20 +84,17 @@ fn int(b: &mut &[u8], bits: u32) -> Option<usize> {
     let max = (1 << bits) - 1;
     let (&first, mut rest) = b.split_first()?;
     let mut value = usize::from(first) & max;
-    if value == max {
-        let mut shift = 0;
-        loop {
-            let (&c, tail) = rest.split_first()?;
-            rest = tail;
-            value += usize::from(c & 0x7f) << shift;
-            if c < 0x80 {
-                break;
-            }
-            shift += 7;
-            if shift > 14 {
-                return None;
-            }
+    let mut more = value == max;
+    let mut shift = 0;
+    while more {
+        if shift > 14 {
+            return None;
         }
+        let (&c, tail) = rest.split_first()?;
+        rest = tail;
+        value += usize::from(c & 0x7f) << shift;
+        more = c >= 0x80;
+        shift += 7;
     }
     *b = rest;
     Some(value)

@@ -224,17 +224,11 @@ impl Probe {
             Check::Connect => return self.finish(Outcome::Pass, b"connected"),
             #[cfg(feature = "grpc")]
             Check::Grpc => {
-                let mut authority = Line::new();
-                authority.push(b"localhost");
-                if let Endpoint::Inet(_, port) = target.endpoint {
-                    authority.push(b":").push_u64(u64::from(port));
-                }
                 let req = grpc::Request {
-                    authority: authority.as_bytes(),
+                    port: target.host_port,
                     service: target.path,
                     metadata: opts.headers(),
                     timeout_ms: opts.timeout_ms,
-                    user_agent: request::USER_AGENT,
                 };
                 grpc::write_request(&mut request, &req)
             }
@@ -293,11 +287,10 @@ impl Probe {
         };
         #[cfg(feature = "grpc")]
         if grpc {
-            let mut reply = grpc::Reply::new();
-            let progress = self.grpc.feed(bytes, &mut reply, &mut self.reason);
+            let progress = self.grpc.feed(bytes, &mut self.reason);
             // SETTINGS and PING acknowledgements; should the socket buffer be
             // full, the server only waits, which the deadline covers.
-            let _ = rustix::net::send(fd, reply.as_bytes(), SendFlags::NOSIGNAL);
+            let _ = rustix::net::send(fd, self.grpc.reply(), SendFlags::NOSIGNAL);
             match progress {
                 grpc::Progress::NeedMore => {}
                 grpc::Progress::Pass => self.finish(Outcome::Pass, b"SERVING"),

@@ -419,8 +419,8 @@ def test_request_is_well_formed(probe):
         assert got["te"] == "trailers"
         assert got["user-agent"] == f"scratchprobe/{VERSION}"
         assert got["x-api-key"] == "k1"
-        # no grpc-timeout: it cost more of the size budget than it is worth
-        assert "grpc-timeout" not in got, got
+        # the deadline (-t 3s) in milliseconds, for the server to give up too
+        assert got["grpc-timeout"] == "3000m", got
         # pseudo-headers before regular headers
         names = [n for n, _ in req.headers]
         assert max(i for i, n in enumerate(names) if n.startswith(":")) < min(

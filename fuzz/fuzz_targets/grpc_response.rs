@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::grpc::{GrpcCheck, Progress, Reply};
+use scratchprobe::grpc::{GrpcCheck, Progress};
 use scratchprobe::line::Line;
 
 struct Run {
@@ -19,30 +19,25 @@ struct Run {
 
 fn run(pieces: &[&[u8]]) -> Run {
     let mut check = GrpcCheck::new();
-    let (mut reply, mut reason) = (Reply::new(), Line::new());
+    let mut reason = Line::new();
     let mut replies = Vec::new();
     let mut progress = Progress::NeedMore;
     for piece in pieces {
-        progress = check.feed(piece, &mut reply, &mut reason);
-        replies.extend(frames(reply.as_bytes()));
-        reply.clear();
+        progress = check.feed(piece, &mut reason);
+        replies.extend(frames(check.reply()));
         let _ = check.phase();
     }
     // Decided: further input is ignored.
     if progress != Progress::NeedMore {
         let before = reason.as_bytes().to_vec();
-        let again = check.feed(
-            b"\x00\x00\x00\x04\x00\x00\x00\x00\x00trailing",
-            &mut reply,
-            &mut reason,
-        );
+        let again = check.feed(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00trailing", &mut reason);
         assert_eq!(again, progress, "decision changed by more input");
         assert_eq!(
             reason.as_bytes(),
             &before[..],
             "reason changed after the decision"
         );
-        assert!(reply.as_bytes().is_empty(), "replied after the decision");
+        assert!(check.reply().is_empty(), "replied after the decision");
     } else {
         let mut closed = Line::new();
         check.closed(&mut closed);
