@@ -81,7 +81,7 @@ pub fn run<'e>(
         return 0;
     }
     let targets = opts.targets();
-    let mut probes: [Probe; options::MAX_TARGETS] = core::array::from_fn(|_| Probe::new());
+    let mut probes = [const { Probe::new() }; options::MAX_TARGETS];
     let probes = &mut probes[..targets.len()];
     let sandbox = probe::run_all(probes, &opts);
     if let (Err(e), true) = (sandbox, opts.verbose) {

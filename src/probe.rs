@@ -61,7 +61,7 @@ impl Default for Probe {
 
 impl Probe {
     /// A check not started yet.
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Probe {
             sockets: [None, None],
             connect_error: None,
