@@ -433,20 +433,21 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
     }
     const SLOTS: usize = 1 + 2 * MAX_TARGETS;
     loop {
-        // Which probe and slot each poll entry belongs to.
-        let mut owners = [(0u8, 0u8); SLOTS];
+        // Poll entry 0 is the timer; entry i > 0 belongs to probe
+        // `owners[i] / 2`, socket slot `owners[i] % 2`.
+        let mut owners = [0u8; SLOTS];
         let mut fds: [PollFd; SLOTS] = core::array::from_fn(|_| PollFd::new(&timer, PollFlags::IN));
         let mut count = 1;
         for (p, probe) in probes.iter().enumerate() {
-            for slot in 0..2 {
-                if let (Outcome::Pending, Some(fd)) = (probe.outcome, &probe.sockets[slot]) {
+            for (slot, socket) in probe.sockets.iter().enumerate() {
+                if let (Outcome::Pending, Some(fd)) = (probe.outcome, socket) {
                     let events = if probe.receiving {
                         PollFlags::IN
                     } else {
                         PollFlags::OUT
                     };
                     fds[count] = PollFd::from_borrowed_fd(fd.as_fd(), events);
-                    owners[count] = (p as u8, slot as u8);
+                    owners[count] = (2 * p + slot) as u8;
                     count += 1;
                 }
             }
@@ -458,17 +459,22 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
         if polled == Err(Errno::INTR) {
             continue;
         }
-        let mut ready = [false; SLOTS];
-        for i in 0..count {
-            ready[i] = !fds[i].revents().is_empty();
-        }
-        if ready[0] || polled.is_err() {
+        if polled.is_err() || !fds[0].revents().is_empty() {
             fail_pending(probes, targets, polled.map(|_| ms));
             return sandbox;
         }
+        // The owners of the ready entries, moved to the front: `fds` borrows
+        // the sockets, which handling them needs back.
+        let mut ready = 0;
         for i in 1..count {
-            let (p, slot) = (usize::from(owners[i].0), usize::from(owners[i].1));
-            if ready[i] && probes[p].outcome == Outcome::Pending {
+            if !fds[i].revents().is_empty() {
+                owners[ready] = owners[i];
+                ready += 1;
+            }
+        }
+        for &owner in &owners[..ready] {
+            let (p, slot) = (usize::from(owner / 2), usize::from(owner % 2));
+            if probes[p].outcome == Outcome::Pending {
                 probes[p].on_ready(slot, &targets[p].1, opts);
             }
         }
