@@ -7,8 +7,10 @@ pub const LINE_MAX: usize = 199;
 
 /// A byte string of at most `LINE_MAX` bytes, built by appending.
 pub struct Line {
-    buf: [u8; LINE_MAX],
-    len: usize,
+    /// Room for any `u8` length, so that indexing with `len` needs no bounds
+    /// check (less code); only the first `LINE_MAX` bytes are ever used.
+    buf: [u8; 256],
+    len: u8,
 }
 
 impl Default for Line {
@@ -21,7 +23,7 @@ impl Line {
     /// An empty line.
     pub const fn new() -> Self {
         Self {
-            buf: [0; LINE_MAX],
+            buf: [0; 256],
             len: 0,
         }
     }
@@ -29,10 +31,10 @@ impl Line {
     /// Appends `bytes`, keeping what fits.
     pub fn push(&mut self, bytes: &[u8]) -> &mut Self {
         for &b in bytes {
-            if self.len == LINE_MAX {
+            if usize::from(self.len) == LINE_MAX {
                 break;
             }
-            self.buf[self.len] = b;
+            self.buf[usize::from(self.len)] = b;
             self.len += 1;
         }
         self
@@ -55,7 +57,7 @@ impl Line {
 
     /// Bytes pushed so far.
     pub fn len(&self) -> usize {
-        self.len
+        usize::from(self.len)
     }
 
     /// True when nothing has been pushed.
@@ -65,12 +67,14 @@ impl Line {
 
     /// Drops everything after the first `len` bytes.
     pub fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
+        if len < self.len() {
+            self.len = len as u8;
+        }
     }
 
     /// The line's bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        &self.buf[..usize::from(self.len)]
     }
 }
 
