@@ -6,11 +6,14 @@
 pub const LINE_MAX: usize = 199;
 
 /// A byte string of at most `LINE_MAX` bytes, built by appending.
+// C layout, `len` first: it is then at a small offset, which x86_64
+// instructions encode in one byte instead of four.
+#[repr(C)]
 pub struct Line {
+    len: u8,
     /// Room for any `u8` length, so that indexing with `len` needs no bounds
     /// check (less code); only the first `LINE_MAX` bytes are ever used.
     buf: [u8; 256],
-    len: u8,
 }
 
 impl Default for Line {
@@ -23,8 +26,8 @@ impl Line {
     /// An empty line.
     pub const fn new() -> Self {
         Self {
-            buf: [0; 256],
             len: 0,
+            buf: [0; 256],
         }
     }
 
