@@ -419,68 +419,71 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
         }
     }
     let sandbox = crate::seccomp::install();
-    let timer = match timer {
-        Ok(timer) => timer,
-        Err(e) => {
-            fail_pending(probes, targets, Err(e));
-            return sandbox;
+    // Why the checks still pending stopped: the deadline passed after
+    // `Ok(ms)`, or the timer or the poll failed.
+    let stopped = 'checks: {
+        let timer = match timer {
+            Ok(timer) => timer,
+            Err(e) => break 'checks Err(e),
+        };
+        #[cfg(feature = "tls")]
+        crate::tls::set_deadline(&timer);
+        for i in 0..probes.len() {
+            if !is_file(i) {
+                probes[i].start(&targets[i].1);
+            }
         }
-    };
-    #[cfg(feature = "tls")]
-    crate::tls::set_deadline(&timer);
-    for i in 0..probes.len() {
-        if !is_file(i) {
-            probes[i].start(&targets[i].1);
-        }
-    }
-    const SLOTS: usize = 1 + 2 * MAX_TARGETS;
-    loop {
-        // Poll entry 0 is the timer; entry i > 0 belongs to probe
-        // `owners[i] / 2`, socket slot `owners[i] % 2`.
-        let mut owners = [0u8; SLOTS];
-        let mut fds: [PollFd; SLOTS] = core::array::from_fn(|_| PollFd::new(&timer, PollFlags::IN));
-        let mut count = 1;
-        for (p, probe) in probes.iter().enumerate() {
-            for (slot, socket) in probe.sockets.iter().enumerate() {
-                if let (Outcome::Pending, Some(fd)) = (probe.outcome, socket) {
-                    let events = if probe.receiving {
-                        PollFlags::IN
-                    } else {
-                        PollFlags::OUT
-                    };
-                    fds[count] = PollFd::from_borrowed_fd(fd.as_fd(), events);
-                    owners[count] = (2 * p + slot) as u8;
-                    count += 1;
+        const SLOTS: usize = 1 + 2 * MAX_TARGETS;
+        loop {
+            // Poll entry 0 is the timer; entry i > 0 belongs to probe
+            // `owners[i] / 2`, socket slot `owners[i] % 2`.
+            let mut owners = [0u8; SLOTS];
+            let mut fds: [PollFd; SLOTS] =
+                core::array::from_fn(|_| PollFd::new(&timer, PollFlags::IN));
+            let mut count = 1;
+            for (p, probe) in probes.iter().enumerate() {
+                for (slot, socket) in probe.sockets.iter().enumerate() {
+                    if let (Outcome::Pending, Some(fd)) = (probe.outcome, socket) {
+                        let events = if probe.receiving {
+                            PollFlags::IN
+                        } else {
+                            PollFlags::OUT
+                        };
+                        fds[count] = PollFd::from_borrowed_fd(fd.as_fd(), events);
+                        owners[count] = (2 * p + slot) as u8;
+                        count += 1;
+                    }
+                }
+            }
+            if count == 1 {
+                return sandbox;
+            }
+            let polled = poll(&mut fds[..count], None);
+            if polled == Err(Errno::INTR) {
+                continue;
+            }
+            if polled.is_err() || !fds[0].revents().is_empty() {
+                break 'checks polled.map(|_| ms);
+            }
+            // The owners of the ready entries, moved to the front: `fds` borrows
+            // the sockets, which handling them needs back.
+            let mut ready = 0;
+            for i in 1..count {
+                if !fds[i].revents().is_empty() {
+                    owners[ready] = owners[i];
+                    ready += 1;
+                }
+            }
+            for &owner in &owners[..ready] {
+                let (p, slot) = (usize::from(owner / 2), usize::from(owner % 2));
+                if probes[p].outcome == Outcome::Pending {
+                    probes[p].on_ready(slot, &targets[p].1, opts);
                 }
             }
         }
-        if count == 1 {
-            return sandbox;
-        }
-        let polled = poll(&mut fds[..count], None);
-        if polled == Err(Errno::INTR) {
-            continue;
-        }
-        if polled.is_err() || !fds[0].revents().is_empty() {
-            fail_pending(probes, targets, polled.map(|_| ms));
-            return sandbox;
-        }
-        // The owners of the ready entries, moved to the front: `fds` borrows
-        // the sockets, which handling them needs back.
-        let mut ready = 0;
-        for i in 1..count {
-            if !fds[i].revents().is_empty() {
-                owners[ready] = owners[i];
-                ready += 1;
-            }
-        }
-        for &owner in &owners[..ready] {
-            let (p, slot) = (usize::from(owner / 2), usize::from(owner % 2));
-            if probes[p].outcome == Outcome::Pending {
-                probes[p].on_ready(slot, &targets[p].1, opts);
-            }
-        }
-    }
+    };
+    fail_pending(probes, targets, stopped);
+    sandbox
 }
 
 /// Fails every probe still pending: timed out after `Ok(ms)`, or an error.
