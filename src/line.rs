@@ -44,18 +44,8 @@ impl Line {
     }
 
     /// Appends `n` in decimal.
-    pub fn push_u64(&mut self, mut n: u64) -> &mut Self {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.push(&digits[i..])
+    pub fn push_u64(&mut self, n: u64) -> &mut Self {
+        self.push(decimal(n, &mut [0; 20]))
     }
 
     /// Bytes pushed so far.
@@ -79,6 +69,20 @@ impl Line {
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..usize::from(self.len)]
     }
+}
+
+/// `n` in decimal, written at the end of `digits`: the one integer formatter.
+pub fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &digits[i..]
 }
 
 #[cfg(test)]
