@@ -338,11 +338,11 @@ impl Probe {
 
 /// The errors a probe meets, by number, and what each is called: a table,
 /// since a `match` over them compiles to a long chain of compares.
-const ERRNO_CODES: [u8; 16] = [
-    111, 104, 32, 2, 13, 1, 101, 99, 97, 20, 88, 91, 11, 24, 110, 21,
+const ERRNO_CODES: [u8; 15] = [
+    111, 104, 32, 2, 13, 101, 99, 97, 20, 88, 91, 11, 24, 110, 21,
 ];
 const ERRNO_TEXTS: &[u8] = b"connection refused\0connection reset\0connection closed\0\
-no such file\0permission denied\0permission denied\0network unreachable\0\
+no such file\0permission denied\0network unreachable\0\
 address not available\0address family not supported\0not a directory\0not a socket\0\
 not a stream socket\0server busy (backlog full)\0too many open files\0\
 connection timed out\0is a directory";
@@ -350,6 +350,8 @@ connection timed out\0is a directory";
 /// Appends a short text for `errno`: the causes a probe meets, by name.
 pub fn push_errno(line: &mut Line, errno: Errno) {
     let code = errno.raw_os_error().unsigned_abs();
+    // EPERM is said as EACCES is.
+    let code = if code == 1 { 13 } else { code };
     match ERRNO_CODES.iter().position(|&c| u32::from(c) == code) {
         Some(i) => {
             let text = crate::bytes::nth(ERRNO_TEXTS, i);
