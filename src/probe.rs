@@ -101,6 +101,12 @@ impl Probe {
         if target.check == Check::Https {
             return self.fail(b"this build has no TLS: use scratchprobe-tls");
         }
+        // A socket or file path for the kernel, made once for both.
+        let mut buf = [0u8; crate::bytes::PATH_MAX];
+        let c_path = match target.endpoint {
+            Endpoint::Unix(path) | Endpoint::File(path) => crate::bytes::c_path(path, &mut buf),
+            Endpoint::Inet(..) => None,
+        };
         match target.endpoint {
             Endpoint::Inet(host, port) => {
                 let v4 = match host {
@@ -118,8 +124,6 @@ impl Probe {
                 }
             }
             Endpoint::Unix(path) => {
-                let mut buf = [0u8; crate::bytes::PATH_MAX];
-                let c_path = crate::bytes::c_path(path, &mut buf);
                 let abstract_name = path.strip_prefix(b"@");
                 let addr = match (abstract_name, c_path) {
                     (Some(name), _) => SocketAddrUnix::new_abstract_name(name),
@@ -150,8 +154,8 @@ impl Probe {
                     self.reason.push(why);
                 }
             }
-            Endpoint::File(path) => {
-                let passed = crate::files::check(target.check, path, &mut self.reason);
+            Endpoint::File(_) => {
+                let passed = crate::files::check(target.check, c_path, &mut self.reason);
                 self.outcome = if passed { Outcome::Pass } else { Outcome::Fail };
             }
         }
