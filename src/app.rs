@@ -43,16 +43,16 @@ pub fn run<'e>(
                 why.push(b"$");
                 output::push_printable(&mut why, name);
                 why.push(b" is not set (use ${NAME:-default})");
-                return fail(why);
+                return fail(&mut why);
             }
             Err(ExpandError::BadSyntax) => {
                 why.push(b"bad ${...} in ");
                 output::push_printable(&mut why, arg);
-                return fail(why);
+                return fail(&mut why);
             }
             Err(ExpandError::TooLong) => {
                 why.push(b"too many or too long arguments");
-                return fail(why);
+                return fail(&mut why);
             }
         };
         let (this, rest) = core::mem::take(&mut free).split_at_mut(len);
@@ -73,7 +73,7 @@ pub fn run<'e>(
             output::write_all(STDOUT, VERSION);
             return 0;
         }
-        None => return fail(why),
+        None => return fail(&mut why),
     }
     if opts.idle {
         let _ = crate::seccomp::install();
@@ -81,7 +81,7 @@ pub fn run<'e>(
         return 0;
     }
     let targets = opts.targets();
-    let mut probes: [Probe; options::MAX_TARGETS] = core::array::from_fn(|_| Probe::new());
+    let mut probes = [const { Probe::new() }; options::MAX_TARGETS];
     let probes = &mut probes[..targets.len()];
     let sandbox = probe::run_all(probes, &opts);
     if let (Err(e), true) = (sandbox, opts.verbose) {
@@ -89,7 +89,7 @@ pub fn run<'e>(
         line.push(b"running unfiltered: seccomp refused (");
         probe::push_errno(&mut line, e);
         line.push(b")");
-        output::emit(STDOUT, line);
+        output::emit(STDOUT, &mut line);
     }
     let mut status = 0;
     for (probe, (text, _)) in probes.iter().zip(targets) {
@@ -100,14 +100,14 @@ pub fn run<'e>(
         if !passed || opts.verbose {
             let mut line = output::start(Some(text));
             output::push_printable(&mut line, probe.reason.as_bytes());
-            output::emit(if passed { STDOUT } else { STDERR }, line);
+            output::emit(if passed { STDOUT } else { STDERR }, &mut line);
         }
     }
     status
 }
 
 /// Prints a usage error line; the exit status is 1.
-fn fail(why: Line) -> i32 {
+fn fail(why: &mut Line) -> i32 {
     output::emit(STDERR, why);
     1
 }

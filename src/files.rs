@@ -12,12 +12,12 @@ use core::ffi::CStr;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
-/// Checks the file at `path`; returns whether it passed, with the reason (or,
-/// for `-v`, what was seen) in `reason`.
+/// Checks the file at `path` (`None`: not a path the kernel takes); returns
+/// whether it passed, with the reason (or, for `-v`, what was seen) in
+/// `reason`.
 #[inline(never)]
-pub fn check(check: Check, path: &[u8], reason: &mut Line) -> bool {
-    let mut buf = [0u8; bytes::PATH_MAX];
-    let Some(path) = bytes::c_path(path, &mut buf) else {
+pub fn check(check: Check, path: Option<&CStr>, reason: &mut Line) -> bool {
+    let Some(path) = path else {
         reason.push(b"bad file path");
         return false;
     };

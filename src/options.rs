@@ -29,30 +29,25 @@ pub struct Options<'a> {
     pub verbose: bool,
     /// Check nothing; wait for SIGTERM or SIGINT.
     pub idle: bool,
-    /// How many `-H` headers were given: `headers().len()` once `parse`
-    /// returned `Command::Run`.
+    /// How many `-H` headers were given: `headers().len()`.
     pub header_count: usize,
-    /// How many targets were given: `targets().len()` once `parse` returned
-    /// `Command::Run`.
+    /// How many targets were given: `targets().len()`.
     pub target_count: usize,
-    /// The `-H` headers, each `Name: value`, in the first `headers_set` slots.
+    /// The `-H` headers, each `Name: value`, in the first `header_count` slots.
     headers: [&'a [u8]; MAX_HEADERS],
-    /// The targets in the order given, in the first `targets_set` slots.
+    /// The targets in the order given, in the first `target_count` slots.
     targets: [Named<'a>; MAX_TARGETS],
-    /// How many slots of `headers` and `targets` are filled so far.
-    headers_set: usize,
-    targets_set: usize,
 }
 
 impl<'a> Options<'a> {
     /// The `-H` headers given.
     pub fn headers(&self) -> &[&'a [u8]] {
-        &self.headers[..self.headers_set]
+        &self.headers[..self.header_count]
     }
 
     /// The targets given.
     pub fn targets(&self) -> &[Named<'a>] {
-        &self.targets[..self.targets_set]
+        &self.targets[..self.target_count]
     }
 }
 
@@ -87,8 +82,6 @@ impl<'a> Options<'a> {
             target_count: 0,
             headers: [&[]; MAX_HEADERS],
             targets: [(&[], Target::EMPTY); MAX_TARGETS],
-            headers_set: 0,
-            targets_set: 0,
         }
     }
 
@@ -102,7 +95,7 @@ impl<'a> Options<'a> {
         while let Some(&arg) = args.next() {
             if only_targets || arg.len() < 2 || arg[0] != b'-' {
                 // Parsed straight into its slot: moving a target costs code.
-                let Some(slot) = self.targets.get_mut(self.targets_set) else {
+                let Some(slot) = self.targets.get_mut(self.target_count) else {
                     why.push(b"too many targets");
                     return None;
                 };
@@ -121,7 +114,7 @@ impl<'a> Options<'a> {
                     }
                     return None;
                 }
-                self.targets_set += 1;
+                self.target_count += 1;
                 continue;
             }
             if arg == b"--" {
@@ -175,12 +168,12 @@ impl<'a> Options<'a> {
                 }
                 3 => {
                     request::split_header(value).is_some() && {
-                        let Some(slot) = self.headers.get_mut(self.headers_set) else {
+                        let Some(slot) = self.headers.get_mut(self.header_count) else {
                             why.push(b"too many headers");
                             return None;
                         };
                         *slot = value;
-                        self.headers_set += 1;
+                        self.header_count += 1;
                         true
                     }
                 }
@@ -203,13 +196,11 @@ impl<'a> Options<'a> {
                 return None;
             }
         }
-        if self.targets_set == 0 && !self.idle {
+        if self.target_count == 0 && !self.idle {
             why.push(b"no target given");
             why.push(TRY_HELP);
             return None;
         }
-        self.target_count = self.targets_set;
-        self.header_count = self.headers_set;
         Some(Command::Run)
     }
 }

@@ -64,7 +64,7 @@ pub fn push_printable(line: &mut Line, text: &[u8]) {
 
 /// Ends `line` with a newline (the last byte is given up if it is full) and
 /// writes it to `fd` in one write.
-pub fn emit(fd: i32, mut line: Line) {
+pub fn emit(fd: i32, line: &mut Line) {
     line.truncate(LINE_MAX - 1);
     line.push(b"\n");
     write_all(fd, line.as_bytes());

@@ -80,7 +80,7 @@ pub fn write(out: &mut [u8], req: &Request) -> Option<usize> {
         w.put(HOST);
         if let Some(port) = req.host_port {
             w.put(b":");
-            w.put_number(port);
+            w.put(crate::line::decimal(u64::from(port), &mut [0; 20]));
         }
         w.put(b"\r\n");
     }
@@ -135,14 +135,6 @@ impl Writer<'_> {
             *slot = b;
         }
         self.len += 1;
-    }
-
-    /// `n` in decimal.
-    fn put_number(&mut self, n: u16) {
-        if n >= 10 {
-            self.put_number(n / 10);
-        }
-        self.put_byte(b'0' + (n % 10) as u8);
     }
 }
 

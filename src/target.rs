@@ -205,16 +205,15 @@ fn parse_or_say_why<'a>(
         // `PATH[?max-age=DUR|?absent|?empty]`.
         let q = rest.iter().rposition(|&b| b == b'?').unwrap_or(rest.len());
         let (file, query) = rest.split_at(q);
-        check = if query.is_empty() {
-            Check::FileExists
-        } else if query == b"?absent" {
-            Check::FileAbsent
-        } else if query == b"?empty" {
-            Check::FileEmpty
-        } else if let Some(dur) = query.strip_prefix(b"?max-age=") {
-            Check::FileMaxAge(duration::parse_ms(dur).ok_or("bad max-age")?)
-        } else {
-            return Err("unknown file check");
+        // The query's index in the list (3: none), and what follows it.
+        let (which, len) = crate::bytes::prefix_in(b"?absent\0?empty\0?max-age=\0", query);
+        let value = query.get(len..).unwrap_or_default();
+        check = match which {
+            _ if query.is_empty() => Check::FileExists,
+            0 if value.is_empty() => Check::FileAbsent,
+            1 if value.is_empty() => Check::FileEmpty,
+            2 => Check::FileMaxAge(duration::parse_ms(value).ok_or("bad max-age")?),
+            _ => return Err("unknown file check"),
         };
         if file.is_empty() {
             return Err("bad file path");
