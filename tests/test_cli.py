@@ -199,6 +199,7 @@ def test_environment_is_not_leaked(probe, fault_server):
 # -- --idle -------------------------------------------------------------------------
 
 
+@pytest.mark.native
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_idle_until_signal(sig):
     if not BIN.is_file():

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, MAX_LINE, assert_fail, is_root, line, run_probe
+from conftest import BIN, MAX_LINE, PREFIX, assert_fail, is_root, line, run_probe
 import unixservers as us
 from unixservers import UnixFaultServer, UnixHTTPServer, u_drip, u_hang, u_send
 
 SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 UNSHARE = shutil.which("unshare") or "/usr/bin/unshare"
-AS_NOBODY = [SETPRIV, "--reuid=65534", "--regid=65534", "--clear-groups"]
+AS_NOBODY = [SETPRIV, "--reuid=65534", "--regid=65534", "--clear-groups", *PREFIX]
 
 # The margin the contract allows past the deadline (issue 7: "each ends within
 # the deadline plus 100 ms"); process start-up is in it.
@@ -792,6 +792,7 @@ def _kill(p):
         p.wait()
 
 
+@pytest.mark.native
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_idle_waits_then_exits_at_once(sig):
     p = _start_idle()
@@ -809,6 +810,7 @@ def test_idle_waits_then_exits_at_once(sig):
         _kill(p)
 
 
+@pytest.mark.native
 def test_idle_uses_no_cpu():
     """It blocks, it does not spin."""
     p = _start_idle()
@@ -824,6 +826,7 @@ def test_idle_uses_no_cpu():
         _kill(p)
 
 
+@pytest.mark.native
 def test_idle_survives_harmless_signals():
     p = _start_idle()
     try:
@@ -873,6 +876,7 @@ def _can_unshare_pid() -> bool:
     return subprocess.run(args, capture_output=True).returncode == 0
 
 
+@pytest.mark.native
 @pytest.mark.skipif(not _can_unshare_pid(), reason="cannot create a PID namespace")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_idle_as_pid_1(sig):
@@ -906,6 +910,7 @@ def test_idle_as_pid_1(sig):
         _kill(p)
 
 
+@pytest.mark.native
 @pytest.mark.skipif(not _can_unshare_pid(), reason="cannot create a PID namespace")
 def test_idle_as_pid_1_through_exec():
     """`unshare -p -f sh -c 'exec probe --idle'`: the same through a shell

@@ -257,6 +257,7 @@ def _run_in_namespace_chroot(tmp_path: Path, server: bool, targets: list[str]):
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
 
+@pytest.mark.native
 def test_in_empty_chroot_and_namespace_passes(tmp_path):
     """No /etc/hosts, no /dev, no /proc, no resolver, only lo: localhost and
     the empty host still work."""
@@ -265,6 +266,7 @@ def test_in_empty_chroot_and_namespace_passes(tmp_path):
     assert (rc, out, err) == (0, "", ""), (rc, out, err)
 
 
+@pytest.mark.native
 def test_in_empty_chroot_and_namespace_refused(tmp_path):
     rc, out, err = _run_in_namespace_chroot(tmp_path, False, ["http://127.0.0.1:8080/healthz", "localhost:8080", "tcp://[::1]:8080"])
     assert rc == 1, (rc, out, err)
@@ -276,6 +278,7 @@ def test_in_empty_chroot_and_namespace_refused(tmp_path):
     ], err
 
 
+@pytest.mark.native
 def test_in_empty_chroot_refuses_other_hosts(tmp_path):
     rc, out, err = _run_in_namespace_chroot(tmp_path, False, ["http://10.0.0.1:8080/"])
     assert (rc, out) == (1, "")
