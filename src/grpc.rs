@@ -141,12 +141,9 @@ impl Out<'_> {
         }
     }
 
-    /// Writes `n` in decimal.
+    /// Writes `n` in decimal, with the formatter lines use.
     fn number(&mut self, n: u64) {
-        if n >= 10 {
-            self.number(n / 10);
-        }
-        self.byte(b'0' + (n % 10) as u8);
+        self.write(crate::line::decimal(n, &mut [0; 20]), PUT);
     }
 
     /// Adds the number of bytes written since `start` to the 3 bytes that
