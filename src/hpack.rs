@@ -52,12 +52,15 @@ pub fn decode_in(mut b: &[u8], scratch: &mut [u8; SCRATCH], field: OnField) -> R
         // prefixes.
         let bits = 7 - first.leading_zeros().min(3);
         let index = int(&mut b, bits).ok_or(MALFORMED)?;
-        if index > 61 || (bits == 5 && index != 0) {
-            return Err(DYNAMIC);
-        }
         if bits == 5 {
-            // Size 0, as our SETTINGS_HEADER_TABLE_SIZE said.
+            // Size 0, as our SETTINGS_HEADER_TABLE_SIZE said, is all we allow.
+            if index != 0 {
+                return Err(DYNAMIC);
+            }
             continue;
+        }
+        if index > 61 {
+            return Err(DYNAMIC);
         }
         // Static entries 8 to 14: `:status` with the value at `status`.
         let status = index.wrapping_sub(8);
