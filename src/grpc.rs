@@ -174,12 +174,12 @@ pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
     }
     w.patch(AUTHORITY_AT, AUTHORITY_AT);
     w.write(&FIXED, PUT);
-    // The value of `grpc-timeout`: milliseconds.
-    let at = w.len + 1;
-    w.byte(0);
-    w.number(req.timeout_ms);
+    // The value of `grpc-timeout`: milliseconds, at most 8 digits.
+    let mut room_for_digits = [0; 20];
+    let digits = crate::line::decimal(req.timeout_ms, &mut room_for_digits);
+    w.byte(digits.len() as u8 + 1);
+    w.write(digits, PUT);
     w.byte(b'm');
-    w.patch(at, at);
     for h in req.metadata {
         // `Name: value`, as for HTTP (where options checked them).
         let (name, value) = crate::request::split_header(h).unwrap_or_default();
