@@ -141,12 +141,9 @@ impl Out<'_> {
         }
     }
 
-    /// Writes `n` in decimal.
+    /// Writes `n` in decimal, with the formatter lines use.
     fn number(&mut self, n: u64) {
-        if n >= 10 {
-            self.number(n / 10);
-        }
-        self.byte(b'0' + (n % 10) as u8);
+        self.write(crate::line::decimal(n, &mut [0; 20]), PUT);
     }
 
     /// Adds the number of bytes written since `start` to the 3 bytes that
@@ -177,12 +174,12 @@ pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
     }
     w.patch(AUTHORITY_AT, AUTHORITY_AT);
     w.write(&FIXED, PUT);
-    // The value of `grpc-timeout`: milliseconds.
-    let at = w.len + 1;
-    w.byte(0);
-    w.number(req.timeout_ms);
+    // The value of `grpc-timeout`: milliseconds, at most 8 digits.
+    let mut room_for_digits = [0; 20];
+    let digits = crate::line::decimal(req.timeout_ms, &mut room_for_digits);
+    w.byte(digits.len() as u8 + 1);
+    w.write(digits, PUT);
     w.byte(b'm');
-    w.patch(at, at);
     for h in req.metadata {
         // `Name: value`, as for HTTP (where options checked them).
         let (name, value) = crate::request::split_header(h).unwrap_or_default();
@@ -202,9 +199,9 @@ pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
 }
 
 /// Room for the frames a `feed` sends back, SETTINGS and PING
-/// acknowledgements: a SETTINGS ACK and 3 PING ACKs; with more, none is
-/// sent.
-const REPLY_MAX: usize = 64;
+/// acknowledgements: a SETTINGS ACK and 3 PING ACKs, each written as 17
+/// bytes; with more, none is sent.
+pub const REPLY_MAX: usize = 72;
 
 // Frame types (RFC 9113 6).
 const DATA: u8 = 0;
@@ -282,7 +279,7 @@ pub struct GrpcCheck {
     stage: u8,
     /// The decision, once made.
     done: Progress,
-    /// Bytes in `reply` (one more than fit if some did not).
+    /// Bytes in `reply` (255 if some did not fit).
     reply_len: u8,
     /// Payload bytes of the current frame still to come.
     left: u16,
@@ -467,12 +464,15 @@ impl GrpcCheck {
                 g,
                 h,
             ];
-            for &x in frame.iter().take(n) {
-                if let Some(slot) = self.reply.get_mut(usize::from(self.reply_len)) {
-                    *slot = x;
+            // Written whole, PING data and all, and counted as `n` long.
+            let at = usize::from(self.reply_len);
+            self.reply_len = match self.reply.get_mut(at..at + 17) {
+                Some(slot) => {
+                    slot.copy_from_slice(&frame);
+                    (at + n) as u8
                 }
-                self.reply_len = (self.reply_len + 1).min(REPLY_MAX as u8 + 1);
-            }
+                None => u8::MAX,
+            };
         }
         let block = ty == HEADERS || ty == CONTINUATION;
         let mut progress = Progress::NeedMore;

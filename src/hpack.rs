@@ -1,10 +1,10 @@
 //! HPACK (RFC 7541) header block decoding for one gRPC response, without a
 //! dynamic table: our SETTINGS set its size to 0.
 //!
-//! Only `:status` (static entries 8 to 14) has its name and value from the
-//! static table: no other static entry matters to a health check, and the
-//! full table would cost ~700 bytes. Other static names reach the caller as
-//! the bare index.
+//! Only `:status` (static entries 8 to 14) has its value from the static
+//! table: no other static entry matters to a health check, and the full
+//! table would cost ~700 bytes. Static names reach the caller as the bare
+//! index.
 
 use crate::huffman;
 
@@ -39,9 +39,8 @@ pub fn decode(b: &[u8], field: OnField) -> Result<(), u64> {
 
 /// Decodes a complete header block, calling `field(index, name, value)` for
 /// each header: `index` is the static table index the name came from (0 for
-/// a literal name; then `name` is the name, else it is empty but for
-/// `:status`), and `value` is empty for fully indexed fields other than
-/// `:status`. Plain strings are not copied; Huffman-coded ones are decoded
+/// a literal name; then `name` is the name, else it is empty), and `value`
+/// is empty for fully indexed fields other than `:status`. Plain strings are not copied; Huffman-coded ones are decoded
 /// into `scratch`.
 pub fn decode_in(mut b: &[u8], scratch: &mut [u8; SCRATCH], field: OnField) -> Result<(), u64> {
     let (name_buf, value_buf) = scratch.split_at_mut(NAME_MAX);
@@ -53,16 +52,19 @@ pub fn decode_in(mut b: &[u8], scratch: &mut [u8; SCRATCH], field: OnField) -> R
         // prefixes.
         let bits = 7 - first.leading_zeros().min(3);
         let index = int(&mut b, bits).ok_or(MALFORMED)?;
-        if index > 61 || (bits == 5 && index != 0) {
-            return Err(DYNAMIC);
-        }
         if bits == 5 {
-            // Size 0, as our SETTINGS_HEADER_TABLE_SIZE said.
+            // Size 0, as our SETTINGS_HEADER_TABLE_SIZE said, is all we allow.
+            if index != 0 {
+                return Err(DYNAMIC);
+            }
             continue;
+        }
+        if index > 61 {
+            return Err(DYNAMIC);
         }
         // Static entries 8 to 14: `:status` with the value at `status`.
         let status = index.wrapping_sub(8);
-        let mut name: &[u8] = if status < 7 { b":status" } else { b"" };
+        let mut name: &[u8] = b"";
         let mut value: &[u8] = b"";
         if bits % 2 == 0 {
             // A literal: a new name if the index is 0, then the value.
@@ -220,7 +222,7 @@ mod tests {
         assert_eq!(
             fields(&first),
             Ok(vec![
-                f(8, ":status", "302"),
+                f(8, "", "302"),
                 f(24, "", "private"),
                 f(33, "", "Mon, 21 Oct 2013 20:13:21 GMT"),
                 f(46, "", "https://www.example.com"),
@@ -235,7 +237,7 @@ mod tests {
         let values: Vec<&str> = all
             .iter()
             .map(|(i, n, v)| {
-                assert!((8..=14).contains(i) && n == ":status");
+                assert!((8..=14).contains(i) && n.is_empty());
                 v.as_str()
             })
             .collect();
@@ -255,8 +257,8 @@ mod tests {
     #[test]
     fn table_size_updates() {
         // Size 0 is what we asked for, before or between fields.
-        assert_eq!(fields(&hex("20 88")), Ok(vec![f(8, ":status", "200")]));
-        assert_eq!(fields(&hex("88 20")), Ok(vec![f(8, ":status", "200")]));
+        assert_eq!(fields(&hex("20 88")), Ok(vec![f(8, "", "200")]));
+        assert_eq!(fields(&hex("88 20")), Ok(vec![f(8, "", "200")]));
         // Anything larger is not ours to allow: 4096 = 31 + 4065.
         assert_eq!(fields(&hex("3f e1 1f 88")), Err(DYNAMIC));
         assert_eq!(fields(&hex("21")), Err(DYNAMIC));
@@ -310,7 +312,7 @@ mod tests {
         // An indexed field 0 is not valid either, but harmless: ignored.
         assert_eq!(
             fields(&hex("80 88")),
-            Ok(vec![f(0, "", ""), f(8, ":status", "200")])
+            Ok(vec![f(0, "", ""), f(8, "", "200")])
         );
         assert_eq!(fields(&[]), Ok(vec![]));
     }

@@ -2,30 +2,21 @@
 //!
 //! The code is canonical: codes of one length are consecutive numbers, given
 //! to the symbols in increasing order, and each length's first code follows
-//! from the previous one. So the code lengths alone describe it: 5 bits for
-//! each of the 257 symbols, 162 bytes instead of a table of codes. Decoding
-//! walks one bit at a time, keeping how far the bits read are past the first
-//! code of their length, and looks that many symbols of that length up.
+//! from the previous one. So the code lengths alone describe it, run-length
+//! coded in 152 bytes instead of a table of codes. Decoding walks one bit at
+//! a time, keeping how far the bits read are past the first code of their
+//! length, and looks that many symbols of that length up.
 
-/// The code length of each symbol (the 256 byte values, then EOS), 5 bits
-/// each, least significant bits first.
-const LENGTHS: &[u8; 162] =
-    b"\xedr\xce9\xe7\x1c{\xce=\xe7\x9cs\xce\xb9\xe7\x9cs\xce9\xe7F)\xd6\x0cZJ\xa1\x85\x8c1\xa5\
-\x14c\x8c1\xc6\x1c\xf4\x0cS\xcd\x9cs\xce9\xe7\x9cs\xce9\xe7\x9cs\xce9\xe8\xa06\x9b3\xaf\
-\x98b\x8a1\xa6\x9cc\x8c)\xe6\x98R\xcc9\xe7\x9c\xb7\\\xe3\xd4Rj\xad\xbd\xf6\xde{/\xbe\x18\
-\xdb\x8b\xef\xbd\xb7\xdak\xef\xc5\xb6Rk\xef\xad\xd7Z\\\xed\xbd\xb5\xdaz\xed\xbd\xd4Z{\
-\xad\xbdZ\xd3i\xaf\xcdZ\xeb\xbd5\xce\xb3\xea\xbd\xf5\xc6\xb5j\xcd\xf7\xde\x14\xd3jk\xbd\
-\xd6\xe6\x8c\xb1\xbezk\xbd\xf7\xde\x9b\xef\xbd\xf7\xd6\x1e\x00";
-
-/// The code length of symbol `s` (at most 256).
-fn length(s: usize) -> u32 {
-    let at = s * 5;
-    let pair = match LENGTHS.get(at / 8..at / 8 + 2) {
-        Some(&[a, b]) => u32::from(a) | u32::from(b) << 8,
-        _ => 0,
-    };
-    pair >> (at % 8) & 31
-}
+/// The code lengths of the symbols in order (the 256 byte values, then EOS),
+/// run-length coded: each byte is a length (5 bits) and how many symbols in a
+/// row have it, less one (3 bits).
+const RUNS: &[u8; 152] =
+    b"\x0d\x17\xdc\x18\x1e<\x1e\xfc\x1e\xfc\x1c\x06*\x0c\x0d\x06\x08\x0b*\x08\x0b\x08FE\xc6\x07\
+\x08\x0f\x06\x0c\x0a\x0d\x06\xe7\xe7\xa7\x08\x07\x08\x0d\x13\x0d\x0e\x06\x0f\x05\x06\x05\x06\
+\x05F\x05'F\x05\x06\x07\x06%\x06\x87\x0f\x0b\x0e\x0d\x1c\x14\x164V\x17\x16\x97\x18\x178\x16\
+\x17\x18w\x15\x16\x17\x167\x18\x16\x15\x1467\x15\x176\x18\x15\x1675\x16\x15\x17\x167\x14V\
+\x176\x17:\x14\x13\x16\x17\x16\x19Z;\x1a\x18\x19\x13\x15\x1a;\x1a\x1b\x185:\x1c[\x14\x18\x14\
+\x15\x165\x17698\x1a\x17\x1a\x1b:\x9b\x1c\x9b\x1a\x1e";
 
 /// Decodes `src` into `out` and returns the decoded length, which may exceed
 /// `out.len()`: then only the first `out.len()` bytes are kept (callers want a
@@ -46,21 +37,25 @@ pub fn decode(src: &[u8], out: &mut [u8]) -> Option<usize> {
             // The `offset`th symbol of this length, if it has that many;
             // else the offset past its last code. The code is complete, so
             // 30 bits always end a symbol.
-            for s in 0..257 {
-                if length(s) == bits {
-                    if offset == 0 {
-                        if s == 256 {
+            let mut symbol = 0;
+            for &run in RUNS {
+                let count = u32::from(run >> 5) + 1;
+                if u32::from(run & 31) == bits {
+                    if offset < count {
+                        symbol += offset;
+                        if symbol == 256 {
                             return None;
                         }
                         if let Some(slot) = out.get_mut(n) {
-                            *slot = s as u8;
+                            *slot = symbol as u8;
                         }
                         n += 1;
-                        (code, bits) = (0, 0);
+                        (code, bits, offset) = (0, 0, 0);
                         break;
                     }
-                    offset -= 1;
+                    offset -= count;
                 }
+                symbol += count;
             }
         }
     }
@@ -171,9 +166,12 @@ pub(crate) mod tests {
     /// The compact table describes exactly the RFC's code.
     #[test]
     fn compact_table_is_the_rfc_code() {
-        for (s, &(len, _)) in RFC_TABLE.iter().enumerate() {
-            assert_eq!(length(s), u32::from(len), "symbol {s}");
-        }
+        let lengths: Vec<u8> = RUNS
+            .iter()
+            .flat_map(|&run| [run & 31].repeat(usize::from(run >> 5) + 1))
+            .collect();
+        let rfc: Vec<u8> = RFC_TABLE.iter().map(|&(len, _)| len).collect();
+        assert_eq!(lengths, rfc);
         // The code is canonical, which the decoder relies on.
         let mut order: Vec<usize> = (0..257).collect();
         order.sort_by_key(|&s| (RFC_TABLE[s].0, s));

@@ -53,7 +53,7 @@ fn run(pieces: &[&[u8]]) -> Run {
 /// Splits one `feed`'s reply into frames, asserting each is a SETTINGS ACK
 /// or a PING ACK.
 fn frames(mut reply: &[u8]) -> Vec<Vec<u8>> {
-    assert!(reply.len() <= 64);
+    assert!(reply.len() <= scratchprobe::grpc::REPLY_MAX);
     let mut out = Vec::new();
     while !reply.is_empty() {
         let len = match reply {
