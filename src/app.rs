@@ -60,8 +60,9 @@ pub fn run<'e>(
         *entry = this;
         count += 1;
     }
+    let mut targets = [options::NO_TARGET; options::MAX_TARGETS];
     let mut opts = Options::new();
-    match opts.parse(&expanded[..count], &mut why) {
+    match opts.parse(&mut expanded[..count], &mut targets, &mut why) {
         Some(Command::Run) => {}
         Some(Command::Help) => {
             output::write_all(STDOUT, HELP);
