@@ -313,13 +313,10 @@ impl Probe {
 
     /// The final HTTP status decides: `HTTP NNN`, passing if accepted.
     fn on_status(&mut self, code: u16, opts: &Options) {
-        let mut text = Line::new();
-        text.push(b"HTTP ").push_u64(u64::from(code));
+        // Said in `reason` at once: it is empty until the check ends.
+        self.reason.push(b"HTTP ").push_u64(u64::from(code));
         let passed = opts.statuses.contains(code);
-        self.finish(
-            if passed { Outcome::Pass } else { Outcome::Fail },
-            text.as_bytes(),
-        );
+        self.finish(if passed { Outcome::Pass } else { Outcome::Fail }, b"");
     }
 
     /// What the check was doing, for the timeout message.
