@@ -53,11 +53,7 @@ pub fn push_target(line: &mut Line, text: &[u8]) {
 #[inline(never)]
 pub fn push_printable(line: &mut Line, text: &[u8]) {
     for &b in text {
-        line.push(&[if b == b' ' || b.is_ascii_graphic() {
-            b
-        } else {
-            b'?'
-        }]);
+        line.push(&[if (b' '..=b'~').contains(&b) { b } else { b'?' }]);
     }
 }
 
