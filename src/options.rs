@@ -71,6 +71,8 @@ const UNKNOWN: usize = 8;
 
 impl<'a> Options<'a> {
     /// The defaults, before any argument.
+    // Not inlined: measured smaller on x86_64.
+    #[inline(never)]
     pub const fn new() -> Self {
         Options {
             timeout_ms: DEFAULT_TIMEOUT_MS,
