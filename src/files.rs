@@ -15,7 +15,8 @@ use rustix::io::Errno;
 /// Checks the file at `path` (`None`: not a path the kernel takes); returns
 /// whether it passed, with the reason (or, for `-v`, what was seen) in
 /// `reason`.
-#[inline(never)]
+// Out of line on x86_64, inlined on aarch64: measured smaller on each.
+#[cfg_attr(target_arch = "x86_64", inline(never))]
 pub fn check(check: Check, path: Option<&CStr>, reason: &mut Line) -> bool {
     let Some(path) = path else {
         reason.push(b"bad file path");
