@@ -51,9 +51,9 @@ pub fn check(check: Check, path: Option<&CStr>, reason: &mut Line) -> bool {
                 .push(b"heartbeat ")
                 .push_u64(age_ms / 1000)
                 .push(b"s old (max ");
-            duration::push(reason, max_ms);
+            duration::push(reason, u64::from(max_ms));
             reason.push(b")");
-            age_ms <= max_ms
+            age_ms <= u64::from(max_ms)
         }
         Check::FileEmpty if stat.st_size != 0 => {
             first_line(path, reason);
