@@ -17,7 +17,7 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::FileType;
 use rustix::io::Errno;
 use rustix::net::{
-    Ipv4Addr, Ipv6Addr, RecvFlags, SendFlags, SocketAddr, SocketAddrAny, SocketAddrUnix,
+    AddressFamily, Ipv4Addr, Ipv6Addr, RecvFlags, SendFlags, SocketAddrAny, SocketAddrUnix,
     SocketAddrV4, SocketAddrV6, SocketFlags, SocketType,
 };
 use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags};
@@ -214,11 +214,13 @@ impl Probe {
         self.sockets = [fd, None];
         let Some(fd) = &self.sockets[0] else { return };
         let allowed = match rustix::net::getpeername(fd) {
-            Ok(Some(peer)) => match SocketAddr::try_from(peer) {
-                Ok(SocketAddr::V4(a)) => loopback::is_loopback_v4(a.ip().octets()),
-                Ok(SocketAddr::V6(a)) => loopback::is_loopback_v6(a.ip().octets()),
-                // Not an IP address: AF_UNIX, the only other family opened.
-                Err(_) => matches!(target.endpoint, Endpoint::Unix(_)),
+            Ok(Some(peer)) => match peer.address_family() {
+                AddressFamily::INET => SocketAddrV4::try_from(peer)
+                    .is_ok_and(|a| loopback::is_loopback_v4(a.ip().octets())),
+                AddressFamily::INET6 => SocketAddrV6::try_from(peer)
+                    .is_ok_and(|a| loopback::is_loopback_v6(a.ip().octets())),
+                // AF_UNIX, the only other family opened.
+                _ => matches!(target.endpoint, Endpoint::Unix(_)),
             },
             _ => false,
         };
