@@ -486,13 +486,13 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
 
 /// Fails every probe still pending: timed out after `Ok(ms)`, or an error.
 fn fail_pending(probes: &mut [Probe], targets: &[crate::options::Named], why: Result<u64, Errno>) {
-    for (i, probe) in probes.iter_mut().enumerate() {
+    for (probe, (_, target)) in probes.iter_mut().zip(targets) {
         if probe.outcome != Outcome::Pending {
             continue;
         }
         match why {
             Ok(ms) => {
-                let phase = probe.phase(&targets[i].1);
+                let phase = probe.phase(target);
                 probe.reason.push(b"timed out after ");
                 duration::push(&mut probe.reason, ms);
                 probe.reason.push(b" while ").push(phase);
