@@ -74,6 +74,8 @@ impl Probe {
         }
     }
 
+    // Not inlined: measured smaller on x86_64.
+    #[inline(never)]
     fn fail(&mut self, reason: &[u8]) {
         self.finish(Outcome::Fail, reason);
     }
