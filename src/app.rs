@@ -25,8 +25,9 @@ pub fn run<'e>(
     environ: impl Iterator<Item = &'e [u8]> + Clone,
 ) -> i32 {
     signals::block_sigpipe();
-    // A usage error is said on one line, built here or by the parsers.
-    let mut why = output::start(None);
+    // Every message is said on this one line, started afresh for each: a
+    // usage error (built here or by the parsers), or the results.
+    let mut line = output::start();
     let mut arena = [0u8; ARENA];
     let mut free = &mut arena[..];
     let mut expanded: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
@@ -40,19 +41,19 @@ pub fn run<'e>(
         let (entry, len) = match expansion {
             Ok(done) => done,
             Err(ExpandError::Unset(name)) => {
-                why.push(b"$");
-                output::push_printable(&mut why, name);
-                why.push(b" is not set (use ${NAME:-default})");
-                return fail(&mut why);
+                line.push(b"$");
+                output::push_printable(&mut line, name);
+                line.push(b" is not set (use ${NAME:-default})");
+                return fail(&mut line);
             }
             Err(ExpandError::BadSyntax) => {
-                why.push(b"bad ${...} in ");
-                output::push_printable(&mut why, arg);
-                return fail(&mut why);
+                line.push(b"bad ${...} in ");
+                output::push_printable(&mut line, arg);
+                return fail(&mut line);
             }
             Err(ExpandError::TooLong) => {
-                why.push(b"too many or too long arguments");
-                return fail(&mut why);
+                line.push(b"too many or too long arguments");
+                return fail(&mut line);
             }
         };
         let (this, rest) = core::mem::take(&mut free).split_at_mut(len);
@@ -60,8 +61,9 @@ pub fn run<'e>(
         *entry = this;
         count += 1;
     }
+    let mut targets = [options::NO_TARGET; options::MAX_TARGETS];
     let mut opts = Options::new();
-    match opts.parse(&expanded[..count], &mut why) {
+    match opts.parse(&mut expanded[..count], &mut targets, &mut line) {
         Some(Command::Run) => {}
         Some(Command::Help) => {
             output::write_all(STDOUT, HELP);
@@ -73,7 +75,7 @@ pub fn run<'e>(
             output::write_all(STDOUT, VERSION);
             return 0;
         }
-        None => return fail(&mut why),
+        None => return fail(&mut line),
     }
     if opts.idle {
         let _ = crate::seccomp::install();
@@ -85,7 +87,7 @@ pub fn run<'e>(
     let probes = &mut probes[..targets.len()];
     let sandbox = probe::run_all(probes, &opts);
     if let (Err(e), true) = (sandbox, opts.verbose) {
-        let mut line = output::start(None);
+        // Still `scratchprobe: ` alone: no usage error was said.
         line.push(b"running unfiltered: seccomp refused (");
         probe::push_errno(&mut line, e);
         line.push(b")");
@@ -98,7 +100,8 @@ pub fn run<'e>(
             status = 1;
         }
         if !passed || opts.verbose {
-            let mut line = output::start(Some(text));
+            line.truncate(output::PREFIX.len());
+            output::push_target(&mut line, text);
             output::push_printable(&mut line, probe.reason.as_bytes());
             output::emit(if passed { STDOUT } else { STDERR }, &mut line);
         }

@@ -15,7 +15,8 @@ use rustix::io::Errno;
 /// Checks the file at `path` (`None`: not a path the kernel takes); returns
 /// whether it passed, with the reason (or, for `-v`, what was seen) in
 /// `reason`.
-#[inline(never)]
+// Out of line on x86_64, inlined on aarch64: measured smaller on each.
+#[cfg_attr(target_arch = "x86_64", inline(never))]
 pub fn check(check: Check, path: Option<&CStr>, reason: &mut Line) -> bool {
     let Some(path) = path else {
         reason.push(b"bad file path");
@@ -50,9 +51,9 @@ pub fn check(check: Check, path: Option<&CStr>, reason: &mut Line) -> bool {
                 .push(b"heartbeat ")
                 .push_u64(age_ms / 1000)
                 .push(b"s old (max ");
-            duration::push(reason, max_ms);
+            duration::push(reason, u64::from(max_ms));
             reason.push(b")");
-            age_ms <= max_ms
+            age_ms <= u64::from(max_ms)
         }
         Check::FileEmpty if stat.st_size != 0 => {
             first_line(path, reason);

@@ -56,7 +56,8 @@ pub fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
 /// Applies the loopback rule to a host as written in a target (IPv6 inside
 /// brackets, in one of three spellings: `[::1]`, `[::]`, `[::ffff:IPv4]`).
 /// `None` means refused.
-#[inline(never)]
+// Out of line on x86_64, inlined on aarch64: measured smaller on each.
+#[cfg_attr(target_arch = "x86_64", inline(never))]
 pub fn parse_host(text: &[u8]) -> Option<Host> {
     // `localhost` in any case: `| 0x20` folds exactly the letters it has.
     let localhost = text.len() == 9 && text.iter().zip(b"localhost").all(|(x, y)| x | 0x20 == *y);

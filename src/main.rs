@@ -45,14 +45,15 @@ impl Iterator for CStrings {
 
 extern "C" fn entry(stack: *const usize) -> ! {
     // SAFETY: `stack` is the initial stack pointer: argc, then argc argv
-    // pointers and a NULL, then envp.
-    let (argv, envp) = unsafe {
+    // pointers and a NULL, then envp. The arguments start after the program
+    // name, if there is one (argc may be 0).
+    let (args, envp) = unsafe {
         let argc = *stack;
         let argv = stack.add(1) as *const *const c_char;
-        (argv, argv.add(argc + 1))
+        (argv.add(argc.min(1)), argv.add(argc + 1))
     };
     scratchprobe::signals::exit_1_on_trap();
-    let status = scratchprobe::app::run(CStrings(argv).skip(1), CStrings(envp));
+    let status = scratchprobe::app::run(CStrings(args), CStrings(envp));
     rustix::runtime_448b8ad740e2a26f::exit_group(status)
 }
 

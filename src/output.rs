@@ -28,14 +28,13 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) {
 /// The longest part of a target's text a message repeats.
 const TARGET_SHOWN: usize = 96;
 
-/// Starts a message line: `scratchprobe: ` and, when given, the target's text
-/// (control bytes shown as `?`, long targets cut with `...`) and `: `.
-pub fn start(target: Option<&[u8]>) -> Line {
+/// What every message line starts with.
+pub const PREFIX: &[u8] = b"scratchprobe: ";
+
+/// Starts a message line: `scratchprobe: `.
+pub fn start() -> Line {
     let mut line = Line::new();
-    line.push(b"scratchprobe: ");
-    if let Some(text) = target {
-        push_target(&mut line, text);
-    }
+    line.push(PREFIX);
     line
 }
 
@@ -54,11 +53,7 @@ pub fn push_target(line: &mut Line, text: &[u8]) {
 #[inline(never)]
 pub fn push_printable(line: &mut Line, text: &[u8]) {
     for &b in text {
-        line.push(&[if b == b' ' || b.is_ascii_graphic() {
-            b
-        } else {
-            b'?'
-        }]);
+        line.push(&[if (b' '..=b'~').contains(&b) { b } else { b'?' }]);
     }
 }
 

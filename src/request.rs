@@ -67,7 +67,6 @@ pub struct Request<'a> {
 /// Writes the request into `out`; `None` when it does not fit. A `-H` header
 /// replaces the default header of the same name; one with an empty value
 /// removes it and is not sent, as in curl.
-#[inline(never)]
 pub fn write(out: &mut [u8], req: &Request) -> Option<usize> {
     let mut w = Writer { out, len: 0 };
     w.put(req.method);

@@ -7,7 +7,7 @@ pub const MAX_RANGES: usize = 8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatusList {
     ranges: [(u16, u16); MAX_RANGES],
-    len: usize,
+    len: u8,
 }
 
 impl StatusList {
@@ -53,7 +53,7 @@ impl StatusList {
                 if low == 0 {
                     low = code;
                 }
-                let Some(slot) = self.ranges.get_mut(self.len) else {
+                let Some(slot) = self.ranges.get_mut(usize::from(self.len)) else {
                     return false;
                 };
                 if low > code {
@@ -73,7 +73,7 @@ impl StatusList {
 
     /// True when `code` is in one of the ranges.
     pub fn contains(&self, code: u16) -> bool {
-        self.ranges[..self.len]
+        self.ranges[..usize::from(self.len)]
             .iter()
             .any(|&(low, high)| low <= code && code <= high)
     }

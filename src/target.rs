@@ -22,13 +22,17 @@ pub enum Check {
     Grpc,
     /// The file exists.
     FileExists,
-    /// The file exists and was modified within this many milliseconds.
-    FileMaxAge(u64),
+    /// The file exists and was modified within this many milliseconds (at
+    /// most `duration::MAX_MS`: 32 bits keep the target smaller).
+    FileMaxAge(u32),
     /// The file does not exist.
     FileAbsent,
     /// The file is missing or empty.
     FileEmpty,
 }
+
+// `Check::FileMaxAge` holds any duration `duration::parse_ms` accepts.
+const _: () = assert!(duration::MAX_MS <= u32::MAX as u64);
 
 /// Where the check goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,7 +216,7 @@ fn parse_or_say_why<'a>(
             _ if query.is_empty() => Check::FileExists,
             0 if value.is_empty() => Check::FileAbsent,
             1 if value.is_empty() => Check::FileEmpty,
-            2 => Check::FileMaxAge(duration::parse_ms(value).ok_or("bad max-age")?),
+            2 => Check::FileMaxAge(duration::parse_ms(value).ok_or("bad max-age")? as u32),
             _ => return Err("unknown file check"),
         };
         if file.is_empty() {

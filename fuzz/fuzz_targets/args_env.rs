@@ -16,7 +16,7 @@
 use libfuzzer_sys::fuzz_target;
 use scratchprobe::duration::MAX_MS;
 use scratchprobe::env::{self, ExpandError};
-use scratchprobe::options::{Command, MAX_HEADERS, MAX_TARGETS, Options};
+use scratchprobe::options::{Command, MAX_HEADERS, MAX_TARGETS, NO_TARGET, Options};
 use scratchprobe::request::{self, Request};
 use scratchprobe::target::{self, Check};
 use scratchprobe_fuzz::{check_request, within};
@@ -82,9 +82,12 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let argv: Vec<&[u8]> = expanded.iter().map(|a| &a[..]).collect();
+    // `parse` moves the headers to the front of the arguments it is given.
+    let mut parsed = argv.clone();
+    let mut targets = [NO_TARGET; MAX_TARGETS];
     let mut opts = Options::new();
     let mut why = scratchprobe::line::Line::new();
-    let Some(command) = opts.parse(&argv, &mut why) else {
+    let Some(command) = opts.parse(&mut parsed, &mut targets, &mut why) else {
         // A usage error is said in printable text that fits the line.
         assert!(!why.is_empty());
         assert!(why.as_bytes().iter().all(|&b| b == b' ' || b.is_ascii_graphic()));
@@ -93,9 +96,9 @@ fuzz_target!(|data: &[u8]| {
     if command != Command::Run {
         return;
     }
-    assert!(opts.target_count <= MAX_TARGETS && opts.header_count <= MAX_HEADERS);
+    assert!(opts.targets().len() <= MAX_TARGETS && opts.headers().len() <= MAX_HEADERS);
     assert!(
-        opts.target_count > 0 || opts.idle,
+        !opts.targets().is_empty() || opts.idle,
         "a run with nothing to do"
     );
     assert!((1..=MAX_MS).contains(&opts.timeout_ms));
