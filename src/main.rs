@@ -3,7 +3,7 @@
 #![no_std]
 #![no_main]
 
-use core::ffi::{CStr, c_char};
+use core::ffi::{CStr, c_char, c_void};
 
 /// The process entry point: passes the initial stack pointer (argc, argv,
 /// NULL, envp, NULL, auxv) to [`entry`], keeping the ABI's 16-byte alignment.
@@ -65,30 +65,32 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     rustix::runtime_448b8ad740e2a26f::exit_group(1)
 }
 
-// With no libc, the compiler's calls to memcpy and friends land here. Bodies
-// use `rep` string instructions (x86_64) or volatile byte loops (aarch64) so
-// that LLVM cannot turn them back into calls to themselves.
+// With no libc, the compiler's calls to memcpy and friends land here, with C's
+// signatures (`void *`). Bodies use `rep` string instructions (x86_64) or
+// volatile byte loops (aarch64) so that LLVM cannot turn them back into calls
+// to themselves.
 
 /// `memcpy`: copies `n` bytes between non-overlapping buffers.
 #[unsafe(no_mangle)]
-unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+unsafe extern "C" fn memcpy(dst: *mut c_void, src: *const c_void, n: usize) -> *mut c_void {
     // SAFETY: the caller guarantees both ranges are valid for `n` bytes.
     unsafe { memmove(dst, src, n) }
 }
 
 /// `memmove`: copies `n` bytes between buffers that may overlap.
 #[unsafe(no_mangle)]
-unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+unsafe extern "C" fn memmove(dst: *mut c_void, src: *const c_void, n: usize) -> *mut c_void {
+    let (to, from) = (dst.cast::<u8>(), src.cast::<u8>());
     // SAFETY: the caller guarantees both ranges are valid for `n` bytes;
     // copying backwards when `dst` is above `src` handles overlap.
     unsafe {
-        if (dst as usize) <= (src as usize) {
+        if (to as usize) <= (from as usize) {
             for i in 0..n {
-                dst.add(i).write_volatile(src.add(i).read());
+                to.add(i).write_volatile(from.add(i).read());
             }
         } else {
             for i in (0..n).rev() {
-                dst.add(i).write_volatile(src.add(i).read());
+                to.add(i).write_volatile(from.add(i).read());
             }
         }
     }
@@ -97,7 +99,7 @@ unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 
 
 /// `memset`: fills `n` bytes with `c`.
 #[unsafe(no_mangle)]
-unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
+unsafe extern "C" fn memset(dst: *mut c_void, c: i32, n: usize) -> *mut c_void {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the caller guarantees `dst` is valid for `n` bytes; `rep stosb`
     // writes exactly those.
@@ -108,7 +110,7 @@ unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
     // SAFETY: the caller guarantees `dst` is valid for `n` bytes.
     unsafe {
         for i in 0..n {
-            dst.add(i).write_volatile(c as u8);
+            dst.cast::<u8>().add(i).write_volatile(c as u8);
         }
     }
     dst
@@ -116,7 +118,8 @@ unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
 
 /// `memcmp`: compares `n` bytes.
 #[unsafe(no_mangle)]
-unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+unsafe extern "C" fn memcmp(a: *const c_void, b: *const c_void, n: usize) -> i32 {
+    let (a, b) = (a.cast::<u8>(), b.cast::<u8>());
     for i in 0..n {
         // SAFETY: the caller guarantees both ranges are valid for `n` bytes.
         let (x, y) = unsafe { (a.add(i).read_volatile(), b.add(i).read_volatile()) };
@@ -129,7 +132,7 @@ unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 
 /// `bcmp`: like `memcmp`, only equality matters.
 #[unsafe(no_mangle)]
-unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+unsafe extern "C" fn bcmp(a: *const c_void, b: *const c_void, n: usize) -> i32 {
     // SAFETY: same contract as `memcmp`.
     unsafe { memcmp(a, b, n) }
 }
