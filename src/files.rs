@@ -55,14 +55,14 @@ pub fn check(check: Check, path: Option<&CStr>, reason: &mut Line) -> bool {
             reason.push(b")");
             age_ms <= u64::from(max_ms)
         }
-        Check::FileEmpty if stat.st_size != 0 => {
-            first_line(path, reason);
-            false
-        }
-        Check::FileEmpty => {
+        // A FIFO or a device of size 0 is empty without reading it (a FIFO's
+        // writer may never write). A regular file is read: /proc and sysfs
+        // files have content behind a size of 0 (or 4096).
+        Check::FileEmpty if stat.st_size == 0 && stat.st_mode & S_IFMT != S_IFREG => {
             reason.push(b"empty");
             true
         }
+        Check::FileEmpty => read_report(path, reason),
         _ => {
             reason.push(b"exists");
             true
@@ -70,14 +70,23 @@ pub fn check(check: Check, path: Option<&CStr>, reason: &mut Line) -> bool {
     }
 }
 
-/// Says the first line of a report file that should be empty.
-fn first_line(path: &CStr, reason: &mut Line) {
+/// The file type bits of `st_mode`, and a regular file's, as in `<sys/stat.h>`.
+const S_IFMT: u32 = 0o170_000;
+const S_IFREG: u32 = 0o100_000;
+
+/// Reads a report file that should be empty: passes if there is nothing to
+/// read, else fails saying its first line.
+fn read_report(path: &CStr, reason: &mut Line) -> bool {
     // NONBLOCK: a FIFO must not hang the probe; NOCTTY: nor a terminal adopt it.
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
     let mut buf = [0u8; 160];
     let read =
         rustix::fs::open(path, flags, Mode::empty()).and_then(|fd| rustix::io::read(&fd, &mut buf));
     match read {
+        Ok(0) => {
+            reason.push(b"empty");
+            return true;
+        }
         Ok(n) => {
             let text = &buf[..n];
             let line = &text[..bytes::until(text, b'\n')];
@@ -88,6 +97,7 @@ fn first_line(path: &CStr, reason: &mut Line) {
     if reason.is_empty() {
         reason.push(b"not empty");
     }
+    false
 }
 
 /// The wall clock in milliseconds since the epoch.

@@ -693,6 +693,20 @@ def test_report_fifo_does_not_hang(probe, tmpdir_short):
     assert_ok(probe("-v", f"file:{p}"), ok_line(f"file:{p}", "exists"))
 
 
+def test_report_proc_file_is_read_not_judged_by_its_size(probe):
+    """/proc files say size 0 whatever they hold: `?empty` reads them."""
+    assert os.stat("/proc/version").st_size == 0
+    first = open("/proc/version", "rb").read().split(b"\n")[0].strip().decode()
+    t = "file:/proc/version?empty"
+    r = probe(t)
+    assert r.rc == 1 and len(r.lines) == 1, str(r)
+    assert r.lines[0].startswith(f"scratchprobe: {t}: {first[:80]}"), str(r)
+
+
+def test_report_device_of_size_zero_is_empty(probe):
+    assert_ok(probe("-v", "file:/dev/null?empty"), ok_line("file:/dev/null?empty", "empty"))
+
+
 def test_report_env_expansion(probe, tmpdir_short):
     p = tmpdir_short / "updates"
     p.write_text("2 updates\n")
