@@ -429,9 +429,6 @@ impl GrpcCheck {
             .and_then(|s| s.try_into().ok())
             .unwrap_or_default();
         let [a, b, c, d, e, f, g, h] = ctl;
-        if ours && ty == RST_STREAM {
-            return say(reason, RESET);
-        }
         // A GOAWAY fails the check when stream 1 is not among the streams
         // the server still serves (its last stream ID is 0); else (such as a
         // graceful shutdown) the stream's end, or the close, decides.
@@ -474,22 +471,27 @@ impl GrpcCheck {
                 None => u8::MAX,
             };
         }
-        let block = ty == HEADERS || ty == CONTINUATION;
         let mut progress = Progress::NeedMore;
-        if ours && ty == DATA {
-            if self.end_stream {
-                // The stream ended without trailers.
-                return say(reason, NO_STATUS);
+        if ours {
+            match ty {
+                RST_STREAM => return say(reason, RESET),
+                DATA => {
+                    if self.end_stream {
+                        // The stream ended without trailers.
+                        return say(reason, NO_STATUS);
+                    }
+                    // More of the response message: keep it.
+                    self.kept = self.len;
+                }
+                HEADERS | CONTINUATION => {
+                    if self.in_block {
+                        // Wait for the rest of the block.
+                        return Progress::NeedMore;
+                    }
+                    progress = self.headers(reason);
+                }
+                _ => {}
             }
-            // More of the response message: keep it.
-            self.kept = self.len;
-        }
-        if ours && block {
-            if self.in_block {
-                // Wait for the rest of the block.
-                return Progress::NeedMore;
-            }
-            progress = self.headers(reason);
         }
         self.len = self.kept;
         progress
