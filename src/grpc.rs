@@ -141,11 +141,6 @@ impl Out<'_> {
         }
     }
 
-    /// Writes `n` in decimal, with the formatter lines use.
-    fn number(&mut self, n: u64) {
-        self.write(crate::line::decimal(n, &mut [0; 20]), PUT);
-    }
-
     /// Adds the number of bytes written since `start` to the 3 bytes that
     /// end at `end`, zeros until then: a frame or message length, or (less
     /// than 128, the 2 bytes before it unchanged) an HPACK string's.
@@ -167,15 +162,16 @@ impl Out<'_> {
 pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
     let room = out.len().min(MAX_FRAME);
     let mut w = Out { buf: out, len: 0 };
+    // Room for the port's digits, then the timeout's.
+    let mut room_for_digits = [0; 20];
     w.write(PREFACE, PUT);
     if let Some(port) = req.port {
         w.byte(b':');
-        w.number(port.into());
+        w.write(crate::line::decimal(port.into(), &mut room_for_digits), PUT);
     }
     w.patch(AUTHORITY_AT, AUTHORITY_AT);
     w.write(&FIXED, PUT);
     // The value of `grpc-timeout`: milliseconds, at most 8 digits.
-    let mut room_for_digits = [0; 20];
     let digits = crate::line::decimal(req.timeout_ms, &mut room_for_digits);
     w.byte(digits.len() as u8 + 1);
     w.write(digits, PUT);
