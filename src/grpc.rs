@@ -549,11 +549,12 @@ impl GrpcCheck {
         }
         // The HealthCheckResponse as servers send it: field 1 as a one-byte
         // varint; anything else (an empty message: proto3 omits zeros) is
-        // UNKNOWN.
+        // UNKNOWN. Its 7 bytes, and one past them, read as one number: the
+        // gRPC prefix (uncompressed, length 2), the tag 08, the value.
         let [a, b, c, d, e, f, g, h, ..] = self.buf;
-        let m = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
-        let health = if self.kept == 7 && m & 0xffff_ffff_ffff == 0x0802_0000_0000 {
-            m >> 48 & 0xff
+        let m = u64::from_be_bytes([a, b, c, d, e, f, g, h]);
+        let health = if self.kept == 7 && m >> 16 == 0x0208 {
+            m >> 8 & 0xff
         } else {
             0
         };
