@@ -29,8 +29,11 @@ pub fn decode(src: &[u8], out: &mut [u8]) -> Option<usize> {
     // the first code of that length.
     let (mut code, mut bits, mut offset) = (0u32, 0, 0u32);
     for &byte in src {
-        for shift in (0..8).rev() {
-            let bit = u32::from(byte >> shift & 1);
+        // Its bits, most significant first: each shifted out of the top.
+        let mut byte = byte;
+        for _ in 0..8 {
+            let bit = u32::from(byte >> 7);
+            byte <<= 1;
             code = code << 1 | bit;
             offset = offset << 1 | bit;
             bits += 1;
