@@ -91,8 +91,8 @@ const fn concat<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
 
 /// The DATA frame (END_STREAM, stream 1; its length patched in) and the
 /// gRPC message prefix (uncompressed; length patched in) of a
-/// HealthCheckRequest, up to its field 1 (`service`, a string).
-const DATA_FRAME: &[u8] = b"\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x0a";
+/// HealthCheckRequest.
+const DATA_FRAME: &[u8] = b"\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00";
 
 // How `Out::write` writes.
 const PUT: u8 = 0;
@@ -186,9 +186,12 @@ pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
     let len = w.len;
     w.patch(HEADERS_AT, HEADERS_AT + 6);
     w.write(DATA_FRAME, PUT);
-    w.write(req.service, PROTO);
-    // Nothing at all for the whole server's "", as protobuf does.
-    w.len -= 2 * usize::from(req.service.is_empty());
+    // Field 1 (`service`, a string); nothing at all for the whole server's
+    // "", as protobuf does.
+    if !req.service.is_empty() {
+        w.byte(0x0a);
+        w.write(req.service, PROTO);
+    }
     w.patch(len + 3, len + 9);
     w.patch(len + 14, len + 14);
     (w.len <= room).then_some(w.len)
