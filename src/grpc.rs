@@ -281,11 +281,11 @@ pub struct GrpcCheck {
     /// Bytes in `reply` (255 if some did not fit).
     reply_len: u8,
     /// Payload bytes of the current frame still to come.
-    left: u16,
+    left: u32,
     /// Bytes in `buf` (one more than fit if some did not), and how many of
     /// them are the response message.
-    len: u16,
-    kept: u16,
+    len: u32,
+    kept: u32,
     reply: [u8; REPLY_MAX],
     buf: [u8; BUF_MAX],
     /// Room for decoded header names and values.
@@ -383,7 +383,7 @@ impl GrpcCheck {
             if left as usize > MAX_FRAME || self.in_block != (ty == CONTINUATION) {
                 return say(reason, PROTOCOL);
             }
-            self.left = left as u16;
+            self.left = left;
             self.pad = 0;
             self.skip = 0;
             // Padding and priority fields are only read where they exist.
@@ -404,11 +404,11 @@ impl GrpcCheck {
                 self.pad = b;
             } else if self.skip > 0 {
                 self.skip -= 1;
-            } else if self.left >= u16::from(self.pad) {
-                if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
+            } else if self.left >= u32::from(self.pad) {
+                if let Some(slot) = self.buf.get_mut(self.len as usize) {
                     *slot = b;
                 }
-                self.len = (self.len + 1).min(BUF_MAX as u16 + 1);
+                self.len = (self.len + 1).min(BUF_MAX as u32 + 1);
             }
         }
         if self.left > 0 {
@@ -424,7 +424,7 @@ impl GrpcCheck {
         let [.., ty, flags, s0, s1, s2, s3] = self.head;
         let ours = u32::from_be_bytes([s0 & 0x7f, s1, s2, s3]) == 1;
         // The first 8 content bytes: PING data, error codes.
-        let kept = usize::from(self.kept);
+        let kept = self.kept as usize;
         let ctl: [u8; 8] = (self.buf.get(kept..kept + 8))
             .and_then(|s| s.try_into().ok())
             .unwrap_or_default();
@@ -504,8 +504,7 @@ impl GrpcCheck {
         let mut message = Line::new();
         let mut status = 0;
         // A block that did not fit whole is malformed: an integer cut short.
-        let block =
-            (self.buf.get(usize::from(self.kept)..usize::from(self.len))).unwrap_or(&[0x0f]);
+        let block = (self.buf.get(self.kept as usize..self.len as usize)).unwrap_or(&[0x0f]);
         let decoded = hpack::decode_in(block, &mut self.scratch, &mut |index, name, value| {
             // Names starting with `grpc-` are gRPC's own: of those, only
             // `grpc-status` has 11 bytes and only `grpc-message` 12.
