@@ -232,7 +232,7 @@ const BUF_MAX: usize = 1024;
 const GRPC_STATUS: &[u8] = b"gRPC status ";
 
 /// No `grpc-status` (yet).
-const MISSING: u64 = u64::MAX;
+const MISSING: u32 = u32::MAX;
 
 /// The words `say` writes, by number: the gRPC status codes 0 to 16, the
 /// HealthCheckResponse statuses NOT_SERVING and SERVICE_UNKNOWN (17, 18),
@@ -528,7 +528,7 @@ impl GrpcCheck {
                 return say(reason, PROTOCOL);
             }
             if status != 200 {
-                reason.push(b"HTTP ").push_u64(status);
+                reason.push(b"HTTP ").push_u64(status.into());
                 return Progress::Fail;
             }
         }
@@ -540,10 +540,10 @@ impl GrpcCheck {
             return say(reason, NO_STATUS);
         }
         if code != 0 {
-            reason.push(GRPC_STATUS).push_u64(code);
+            reason.push(GRPC_STATUS).push_u64(code.into());
             if code <= 16 {
                 reason.push(b" (");
-                say(reason, code);
+                say(reason, code.into());
                 reason.push(b")");
             }
             reason.push(message.as_bytes());
@@ -578,7 +578,7 @@ fn say(reason: &mut Line, n: u64) -> Progress {
 
 /// A `:status` or `grpc-status` value. Anything but digits is 2: for
 /// `grpc-status` that is UNKNOWN, as gRPC's own clients read it.
-fn number(v: &[u8]) -> u64 {
+fn number(v: &[u8]) -> u32 {
     // Too long to be a status is UNKNOWN too, and never overflows.
     if v.is_empty() || v.len() > 9 {
         return 2;
@@ -589,7 +589,7 @@ fn number(v: &[u8]) -> u64 {
         if digit > 9 {
             return 2;
         }
-        n = n * 10 + u64::from(digit);
+        n = n * 10 + u32::from(digit);
     }
     n
 }
