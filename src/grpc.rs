@@ -245,11 +245,11 @@ not an HTTP/2 server\0HTTP/2 protocol error\0stream reset\0missing grpc-status\0
 HPACK dynamic table used";
 // Words of `NAMES` that are whole reasons (and `hpack::MALFORMED` and
 // `hpack::DYNAMIC`, 20 and 24).
-const NOT_HTTP2: u64 = 19;
-const PROTOCOL: u64 = 20;
-const RESET: u64 = 21;
-const NO_STATUS: u64 = 22;
-const CLOSED: u64 = 23;
+const NOT_HTTP2: u32 = 19;
+const PROTOCOL: u32 = 20;
+const RESET: u32 = 21;
+const NO_STATUS: u32 = 22;
+const CLOSED: u32 = 23;
 
 /// The response side of one check: feed it what the server sends.
 ///
@@ -543,7 +543,7 @@ impl GrpcCheck {
             reason.push(GRPC_STATUS).push_u64(code.into());
             if code <= 16 {
                 reason.push(b" (");
-                say(reason, code.into());
+                say(reason, code);
                 reason.push(b")");
             }
             reason.push(message.as_bytes());
@@ -563,7 +563,7 @@ impl GrpcCheck {
         // UNKNOWN is word 2, NOT_SERVING and SERVICE_UNKNOWN 17 and 18.
         let word = match health {
             1 => return Progress::Pass,
-            2 | 3 => health + 15,
+            2 | 3 => health as u32 + 15,
             _ => 2,
         };
         say(reason.push(&GRPC_STATUS[..5]), word)
@@ -571,7 +571,7 @@ impl GrpcCheck {
 }
 
 /// Appends the `n`th word of `NAMES` and fails.
-fn say(reason: &mut Line, n: u64) -> Progress {
+fn say(reason: &mut Line, n: u32) -> Progress {
     reason.push(crate::bytes::nth(NAMES, n as usize));
     Progress::Fail
 }

@@ -11,10 +11,10 @@ use crate::huffman;
 /// The server referenced or resized a dynamic table we said has size 0. The
 /// errors are numbers of reasons in `grpc`'s table of them: this one is
 /// "HPACK dynamic table used".
-pub const DYNAMIC: u64 = 24;
+pub const DYNAMIC: u32 = 24;
 /// Any other decoding error (RFC 7541's COMPRESSION_ERROR, a connection
 /// error of HTTP/2): "HTTP/2 protocol error".
-pub const MALFORMED: u64 = 20;
+pub const MALFORMED: u32 = 20;
 
 /// Capacity for a name: longer ones are cut, which is safe because every
 /// name we compare is shorter.
@@ -33,7 +33,7 @@ const STATUSES: &[u8; 21] = b"200204206304400404500";
 pub type OnField<'a> = &'a mut dyn FnMut(usize, &[u8], &[u8]);
 
 /// `decode_in` with room of its own.
-pub fn decode(b: &[u8], field: OnField) -> Result<(), u64> {
+pub fn decode(b: &[u8], field: OnField) -> Result<(), u32> {
     decode_in(b, &mut [0; SCRATCH], field)
 }
 
@@ -44,7 +44,7 @@ pub fn decode(b: &[u8], field: OnField) -> Result<(), u64> {
 /// update to 0 is reported as index 0 with an empty name, as is the invalid
 /// indexed field 0: one path less, and callers ignore both. Plain strings are
 /// not copied; Huffman-coded ones are decoded into `scratch`.
-pub fn decode_in(mut b: &[u8], scratch: &mut [u8; SCRATCH], field: OnField) -> Result<(), u64> {
+pub fn decode_in(mut b: &[u8], scratch: &mut [u8; SCRATCH], field: OnField) -> Result<(), u32> {
     let (name_buf, value_buf) = scratch.split_at_mut(NAME_MAX);
     while let Some(&first) = b.first() {
         // The representation's prefix size: 7 bits for an indexed field
@@ -128,7 +128,7 @@ mod tests {
             .collect()
     }
 
-    fn fields(block: &[u8]) -> Result<Fields, u64> {
+    fn fields(block: &[u8]) -> Result<Fields, u32> {
         let mut out = Vec::new();
         decode(block, &mut |i, n, v| {
             out.push((i, lossy(n), lossy(v)));
