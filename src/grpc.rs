@@ -408,7 +408,7 @@ impl GrpcCheck {
                 if let Some(slot) = self.buf.get_mut(self.len as usize) {
                     *slot = b;
                 }
-                self.len = (self.len + 1).min(BUF_MAX as u32 + 1);
+                self.len += u32::from(self.len <= BUF_MAX as u32);
             }
         }
         if self.left > 0 {
