@@ -91,8 +91,8 @@ const fn concat<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
 
 /// The DATA frame (END_STREAM, stream 1; its length patched in) and the
 /// gRPC message prefix (uncompressed; length patched in) of a
-/// HealthCheckRequest, up to its field 1 (`service`, a string).
-const DATA_FRAME: &[u8] = b"\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x0a";
+/// HealthCheckRequest.
+const DATA_FRAME: &[u8] = b"\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00";
 
 // How `Out::write` writes.
 const PUT: u8 = 0;
@@ -141,11 +141,6 @@ impl Out<'_> {
         }
     }
 
-    /// Writes `n` in decimal, with the formatter lines use.
-    fn number(&mut self, n: u64) {
-        self.write(crate::line::decimal(n, &mut [0; 20]), PUT);
-    }
-
     /// Adds the number of bytes written since `start` to the 3 bytes that
     /// end at `end`, zeros until then: a frame or message length, or (less
     /// than 128, the 2 bytes before it unchanged) an HPACK string's.
@@ -167,15 +162,16 @@ impl Out<'_> {
 pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
     let room = out.len().min(MAX_FRAME);
     let mut w = Out { buf: out, len: 0 };
+    // Room for the port's digits, then the timeout's.
+    let mut room_for_digits = [0; 20];
     w.write(PREFACE, PUT);
     if let Some(port) = req.port {
         w.byte(b':');
-        w.number(port.into());
+        w.write(crate::line::decimal(port.into(), &mut room_for_digits), PUT);
     }
     w.patch(AUTHORITY_AT, AUTHORITY_AT);
     w.write(&FIXED, PUT);
     // The value of `grpc-timeout`: milliseconds, at most 8 digits.
-    let mut room_for_digits = [0; 20];
     let digits = crate::line::decimal(req.timeout_ms, &mut room_for_digits);
     w.byte(digits.len() as u8 + 1);
     w.write(digits, PUT);
@@ -190,9 +186,12 @@ pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
     let len = w.len;
     w.patch(HEADERS_AT, HEADERS_AT + 6);
     w.write(DATA_FRAME, PUT);
-    w.write(req.service, PROTO);
-    // Nothing at all for the whole server's "", as protobuf does.
-    w.len -= 2 * usize::from(req.service.is_empty());
+    // Field 1 (`service`, a string); nothing at all for the whole server's
+    // "", as protobuf does.
+    if !req.service.is_empty() {
+        w.byte(0x0a);
+        w.write(req.service, PROTO);
+    }
     w.patch(len + 3, len + 9);
     w.patch(len + 14, len + 14);
     (w.len <= room).then_some(w.len)
@@ -233,7 +232,7 @@ const BUF_MAX: usize = 1024;
 const GRPC_STATUS: &[u8] = b"gRPC status ";
 
 /// No `grpc-status` (yet).
-const MISSING: u64 = u64::MAX;
+const MISSING: u32 = u32::MAX;
 
 /// The words `say` writes, by number: the gRPC status codes 0 to 16, the
 /// HealthCheckResponse statuses NOT_SERVING and SERVICE_UNKNOWN (17, 18),
@@ -246,11 +245,11 @@ not an HTTP/2 server\0HTTP/2 protocol error\0stream reset\0missing grpc-status\0
 HPACK dynamic table used";
 // Words of `NAMES` that are whole reasons (and `hpack::MALFORMED` and
 // `hpack::DYNAMIC`, 20 and 24).
-const NOT_HTTP2: u64 = 19;
-const PROTOCOL: u64 = 20;
-const RESET: u64 = 21;
-const NO_STATUS: u64 = 22;
-const CLOSED: u64 = 23;
+const NOT_HTTP2: u32 = 19;
+const PROTOCOL: u32 = 20;
+const RESET: u32 = 21;
+const NO_STATUS: u32 = 22;
+const CLOSED: u32 = 23;
 
 /// The response side of one check: feed it what the server sends.
 ///
@@ -282,11 +281,11 @@ pub struct GrpcCheck {
     /// Bytes in `reply` (255 if some did not fit).
     reply_len: u8,
     /// Payload bytes of the current frame still to come.
-    left: u16,
+    left: u32,
     /// Bytes in `buf` (one more than fit if some did not), and how many of
     /// them are the response message.
-    len: u16,
-    kept: u16,
+    len: u32,
+    kept: u32,
     reply: [u8; REPLY_MAX],
     buf: [u8; BUF_MAX],
     /// Room for decoded header names and values.
@@ -345,9 +344,10 @@ impl GrpcCheck {
 
     /// What the check is waiting for, for a timeout's reason.
     pub fn phase(&self) -> &'static str {
-        // "waiting for HTTP/2", then " response", then " trailers".
+        // "waiting for HTTP/2", then " response", then " trailers": the
+        // stage is at most 2, so this never passes the end.
         let len = 18 + 9 * usize::from(self.stage);
-        PHASE.get(..len).unwrap_or(PHASE)
+        &PHASE[..len]
     }
 
     /// The reason to fail when the server closes the connection first.
@@ -383,7 +383,7 @@ impl GrpcCheck {
             if left as usize > MAX_FRAME || self.in_block != (ty == CONTINUATION) {
                 return say(reason, PROTOCOL);
             }
-            self.left = left as u16;
+            self.left = left;
             self.pad = 0;
             self.skip = 0;
             // Padding and priority fields are only read where they exist.
@@ -404,11 +404,11 @@ impl GrpcCheck {
                 self.pad = b;
             } else if self.skip > 0 {
                 self.skip -= 1;
-            } else if self.left >= u16::from(self.pad) {
-                if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
+            } else if self.left >= u32::from(self.pad) {
+                if let Some(slot) = self.buf.get_mut(self.len as usize) {
                     *slot = b;
                 }
-                self.len = (self.len + 1).min(BUF_MAX as u16 + 1);
+                self.len += u32::from(self.len <= BUF_MAX as u32);
             }
         }
         if self.left > 0 {
@@ -424,14 +424,11 @@ impl GrpcCheck {
         let [.., ty, flags, s0, s1, s2, s3] = self.head;
         let ours = u32::from_be_bytes([s0 & 0x7f, s1, s2, s3]) == 1;
         // The first 8 content bytes: PING data, error codes.
-        let kept = usize::from(self.kept);
+        let kept = self.kept as usize;
         let ctl: [u8; 8] = (self.buf.get(kept..kept + 8))
             .and_then(|s| s.try_into().ok())
             .unwrap_or_default();
         let [a, b, c, d, e, f, g, h] = ctl;
-        if ours && ty == RST_STREAM {
-            return say(reason, RESET);
-        }
         // A GOAWAY fails the check when stream 1 is not among the streams
         // the server still serves (its last stream ID is 0); else (such as a
         // graceful shutdown) the stream's end, or the close, decides.
@@ -474,22 +471,27 @@ impl GrpcCheck {
                 None => u8::MAX,
             };
         }
-        let block = ty == HEADERS || ty == CONTINUATION;
         let mut progress = Progress::NeedMore;
-        if ours && ty == DATA {
-            if self.end_stream {
-                // The stream ended without trailers.
-                return say(reason, NO_STATUS);
+        if ours {
+            match ty {
+                RST_STREAM => return say(reason, RESET),
+                DATA => {
+                    if self.end_stream {
+                        // The stream ended without trailers.
+                        return say(reason, NO_STATUS);
+                    }
+                    // More of the response message: keep it.
+                    self.kept = self.len;
+                }
+                HEADERS | CONTINUATION => {
+                    if self.in_block {
+                        // Wait for the rest of the block.
+                        return Progress::NeedMore;
+                    }
+                    progress = self.headers(reason);
+                }
+                _ => {}
             }
-            // More of the response message: keep it.
-            self.kept = self.len;
-        }
-        if ours && block {
-            if self.in_block {
-                // Wait for the rest of the block.
-                return Progress::NeedMore;
-            }
-            progress = self.headers(reason);
         }
         self.len = self.kept;
         progress
@@ -502,8 +504,7 @@ impl GrpcCheck {
         let mut message = Line::new();
         let mut status = 0;
         // A block that did not fit whole is malformed: an integer cut short.
-        let block =
-            (self.buf.get(usize::from(self.kept)..usize::from(self.len))).unwrap_or(&[0x0f]);
+        let block = (self.buf.get(self.kept as usize..self.len as usize)).unwrap_or(&[0x0f]);
         let decoded = hpack::decode_in(block, &mut self.scratch, &mut |index, name, value| {
             // Names starting with `grpc-` are gRPC's own: of those, only
             // `grpc-status` has 11 bytes and only `grpc-message` 12.
@@ -527,7 +528,7 @@ impl GrpcCheck {
                 return say(reason, PROTOCOL);
             }
             if status != 200 {
-                reason.push(b"HTTP ").push_u64(status);
+                reason.push(b"HTTP ").push_u64(status.into());
                 return Progress::Fail;
             }
         }
@@ -539,7 +540,7 @@ impl GrpcCheck {
             return say(reason, NO_STATUS);
         }
         if code != 0 {
-            reason.push(GRPC_STATUS).push_u64(code);
+            reason.push(GRPC_STATUS).push_u64(code.into());
             if code <= 16 {
                 reason.push(b" (");
                 say(reason, code);
@@ -550,18 +551,19 @@ impl GrpcCheck {
         }
         // The HealthCheckResponse as servers send it: field 1 as a one-byte
         // varint; anything else (an empty message: proto3 omits zeros) is
-        // UNKNOWN.
+        // UNKNOWN. Its 7 bytes, and one past them, read as one number: the
+        // gRPC prefix (uncompressed, length 2), the tag 08, the value.
         let [a, b, c, d, e, f, g, h, ..] = self.buf;
-        let m = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
-        let health = if self.kept == 7 && m & 0xffff_ffff_ffff == 0x0802_0000_0000 {
-            m >> 48 & 0xff
+        let m = u64::from_be_bytes([a, b, c, d, e, f, g, h]);
+        let health = if self.kept == 7 && m >> 16 == 0x0208 {
+            m >> 8 & 0xff
         } else {
             0
         };
         // UNKNOWN is word 2, NOT_SERVING and SERVICE_UNKNOWN 17 and 18.
         let word = match health {
             1 => return Progress::Pass,
-            2 | 3 => health + 15,
+            2 | 3 => health as u32 + 15,
             _ => 2,
         };
         say(reason.push(&GRPC_STATUS[..5]), word)
@@ -569,14 +571,14 @@ impl GrpcCheck {
 }
 
 /// Appends the `n`th word of `NAMES` and fails.
-fn say(reason: &mut Line, n: u64) -> Progress {
+fn say(reason: &mut Line, n: u32) -> Progress {
     reason.push(crate::bytes::nth(NAMES, n as usize));
     Progress::Fail
 }
 
 /// A `:status` or `grpc-status` value. Anything but digits is 2: for
 /// `grpc-status` that is UNKNOWN, as gRPC's own clients read it.
-fn number(v: &[u8]) -> u64 {
+fn number(v: &[u8]) -> u32 {
     // Too long to be a status is UNKNOWN too, and never overflows.
     if v.is_empty() || v.len() > 9 {
         return 2;
@@ -587,7 +589,7 @@ fn number(v: &[u8]) -> u64 {
         if digit > 9 {
             return 2;
         }
-        n = n * 10 + u64::from(digit);
+        n = n * 10 + u32::from(digit);
     }
     n
 }

@@ -11,10 +11,10 @@ use crate::huffman;
 /// The server referenced or resized a dynamic table we said has size 0. The
 /// errors are numbers of reasons in `grpc`'s table of them: this one is
 /// "HPACK dynamic table used".
-pub const DYNAMIC: u64 = 24;
+pub const DYNAMIC: u32 = 24;
 /// Any other decoding error (RFC 7541's COMPRESSION_ERROR, a connection
 /// error of HTTP/2): "HTTP/2 protocol error".
-pub const MALFORMED: u64 = 20;
+pub const MALFORMED: u32 = 20;
 
 /// Capacity for a name: longer ones are cut, which is safe because every
 /// name we compare is shorter.
@@ -33,16 +33,18 @@ const STATUSES: &[u8; 21] = b"200204206304400404500";
 pub type OnField<'a> = &'a mut dyn FnMut(usize, &[u8], &[u8]);
 
 /// `decode_in` with room of its own.
-pub fn decode(b: &[u8], field: OnField) -> Result<(), u64> {
+pub fn decode(b: &[u8], field: OnField) -> Result<(), u32> {
     decode_in(b, &mut [0; SCRATCH], field)
 }
 
 /// Decodes a complete header block, calling `field(index, name, value)` for
 /// each header: `index` is the static table index the name came from (0 for
 /// a literal name; then `name` is the name, else it is empty), and `value`
-/// is empty for fully indexed fields other than `:status`. Plain strings are not copied; Huffman-coded ones are decoded
-/// into `scratch`.
-pub fn decode_in(mut b: &[u8], scratch: &mut [u8; SCRATCH], field: OnField) -> Result<(), u64> {
+/// is empty for fully indexed fields other than `:status`. A table size
+/// update to 0 is reported as index 0 with an empty name, as is the invalid
+/// indexed field 0: one path less, and callers ignore both. Plain strings are
+/// not copied; Huffman-coded ones are decoded into `scratch`.
+pub fn decode_in(mut b: &[u8], scratch: &mut [u8; SCRATCH], field: OnField) -> Result<(), u32> {
     let (name_buf, value_buf) = scratch.split_at_mut(NAME_MAX);
     while let Some(&first) = b.first() {
         // The representation's prefix size: 7 bits for an indexed field
@@ -52,14 +54,9 @@ pub fn decode_in(mut b: &[u8], scratch: &mut [u8; SCRATCH], field: OnField) -> R
         // prefixes.
         let bits = 7 - first.leading_zeros().min(3);
         let index = int(&mut b, bits).ok_or(MALFORMED)?;
-        if bits == 5 {
-            // Size 0, as our SETTINGS_HEADER_TABLE_SIZE said, is all we allow.
-            if index != 0 {
-                return Err(DYNAMIC);
-            }
-            continue;
-        }
-        if index > 61 {
+        // A table size update (5 bits) to 0, as our SETTINGS_HEADER_TABLE_SIZE
+        // said, is all we allow; it goes on as index 0.
+        if index > 61 || bits == 5 && index != 0 {
             return Err(DYNAMIC);
         }
         // Static entries 8 to 14: `:status` with the value at `status`.
@@ -131,7 +128,7 @@ mod tests {
             .collect()
     }
 
-    fn fields(block: &[u8]) -> Result<Fields, u64> {
+    fn fields(block: &[u8]) -> Result<Fields, u32> {
         let mut out = Vec::new();
         decode(block, &mut |i, n, v| {
             out.push((i, lossy(n), lossy(v)));
@@ -256,9 +253,14 @@ mod tests {
 
     #[test]
     fn table_size_updates() {
-        // Size 0 is what we asked for, before or between fields.
-        assert_eq!(fields(&hex("20 88")), Ok(vec![f(8, "", "200")]));
-        assert_eq!(fields(&hex("88 20")), Ok(vec![f(8, "", "200")]));
+        // Size 0 is what we asked for, before or between fields: reported
+        // as index 0, which callers ignore.
+        let update = f(0, "", "");
+        assert_eq!(
+            fields(&hex("20 88")),
+            Ok(vec![update.clone(), f(8, "", "200")])
+        );
+        assert_eq!(fields(&hex("88 20")), Ok(vec![f(8, "", "200"), update]));
         // Anything larger is not ours to allow: 4096 = 31 + 4065.
         assert_eq!(fields(&hex("3f e1 1f 88")), Err(DYNAMIC));
         assert_eq!(fields(&hex("21")), Err(DYNAMIC));

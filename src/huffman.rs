@@ -18,6 +18,11 @@ const RUNS: &[u8; 152] =
 \x176\x17:\x14\x13\x16\x17\x16\x19Z;\x1a\x18\x19\x13\x15\x1a;\x1a\x1b\x185:\x1c[\x14\x18\x14\
 \x15\x165\x17698\x1a\x17\x1a\x1b:\x9b\x1c\x9b\x1a\x1e";
 
+/// What `offset` (see `decode`) is after 0 to 7 ones, the padding RFC 7541
+/// allows: at each length the offset is the code less a constant, so it
+/// tells all ones from anything else.
+const PADDING: [u8; 8] = [0, 1, 3, 7, 15, 21, 17, 3];
+
 /// Decodes `src` into `out` and returns the decoded length, which may exceed
 /// `out.len()`: then only the first `out.len()` bytes are kept (callers want a
 /// prefix of long values, and the whole string is still validated).
@@ -25,13 +30,15 @@ const RUNS: &[u8; 152] =
 /// is longer than 7 bits or not all ones.
 pub fn decode(src: &[u8], out: &mut [u8]) -> Option<usize> {
     let mut n = 0;
-    // The bits of the code read so far, how many, and how far they are past
+    // How many bits of a code were read so far, and how far they are past
     // the first code of that length.
-    let (mut code, mut bits, mut offset) = (0u32, 0, 0u32);
+    let (mut bits, mut offset) = (0, 0u32);
     for &byte in src {
-        for shift in (0..8).rev() {
-            let bit = u32::from(byte >> shift & 1);
-            code = code << 1 | bit;
+        // Its bits, most significant first: each shifted out of the top.
+        let mut byte = byte;
+        for _ in 0..8 {
+            let bit = u32::from(byte >> 7);
+            byte <<= 1;
             offset = offset << 1 | bit;
             bits += 1;
             // The `offset`th symbol of this length, if it has that many;
@@ -50,7 +57,7 @@ pub fn decode(src: &[u8], out: &mut [u8]) -> Option<usize> {
                             *slot = symbol as u8;
                         }
                         n += 1;
-                        (code, bits, offset) = (0, 0, 0);
+                        (bits, offset) = (0, 0);
                         break;
                     }
                     offset -= count;
@@ -60,7 +67,7 @@ pub fn decode(src: &[u8], out: &mut [u8]) -> Option<usize> {
         }
     }
     // What is left must be padding: a prefix of EOS, i.e. at most 7 ones.
-    (bits < 8 && code == (1 << bits) - 1).then_some(n)
+    (PADDING.get(bits as usize).map(|&p| u32::from(p)) == Some(offset)).then_some(n)
 }
 
 #[cfg(test)]
@@ -224,6 +231,24 @@ pub(crate) mod tests {
         assert_eq!(decoded(&[0xff, 0xff, 0xff, 0xff]), None, "EOS");
         // A 13-bit code cut after 8 bits of ones-and-zeros: not padding.
         assert_eq!(decoded(&[0xff, 0xc0]), None);
+    }
+
+    #[test]
+    fn every_padding_length() {
+        // n times '0' (00000) leaves every padding length from 0 to 7 bits;
+        // with any padding bit flipped to 0 it is not padding any more (an
+        // error, or the start of one more symbol: 011111 is '9').
+        for n in 1..=8 {
+            let zeros = vec![b'0'; n];
+            let mut coded = encode(&zeros);
+            assert_eq!(decoded(&coded), Some(zeros.clone()), "{n} zeros");
+            let padding = (8 - 5 * n % 8) % 8;
+            for bit in 0..padding {
+                *coded.last_mut().unwrap() ^= 1 << bit;
+                assert_ne!(decoded(&coded), Some(zeros.clone()), "{n}, bit {bit}");
+                *coded.last_mut().unwrap() ^= 1 << bit;
+            }
+        }
     }
 
     #[test]
