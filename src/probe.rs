@@ -391,7 +391,8 @@ fn errno_table_lines_up() {
 
 /// Checks every probe concurrently until each has an outcome or the deadline
 /// passes. File targets are checked first; then the sandbox is installed
-/// (its result is returned), then the network targets start.
+/// (its result is returned), then the network targets start. Meant to run
+/// once, before the process exits: the deadline's timer fd is left open.
 pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
     let targets = opts.targets();
     // The deadline is a timer fd in the poll set: no clock reads needed.
@@ -422,12 +423,13 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
     // Why the checks still pending stopped: the deadline passed after
     // `Ok(ms)`, or the timer or the poll failed.
     let stopped = 'checks: {
+        // Left open for the exit to close (see above): closing costs code.
         let timer = match timer {
-            Ok(timer) => timer,
+            Ok(timer) => core::mem::ManuallyDrop::new(timer),
             Err(e) => break 'checks Err(e),
         };
         #[cfg(feature = "tls")]
-        crate::tls::set_deadline(&timer);
+        crate::tls::set_deadline(&*timer);
         for i in 0..probes.len() {
             if !is_file(i) {
                 probes[i].start(&targets[i].1);
@@ -439,7 +441,7 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             // `owners[i] / 2`, socket slot `owners[i] % 2`.
             let mut owners = [0u8; SLOTS];
             let mut fds: [PollFd; SLOTS] =
-                core::array::from_fn(|_| PollFd::new(&timer, PollFlags::IN));
+                core::array::from_fn(|_| PollFd::new(&*timer, PollFlags::IN));
             let mut count = 1;
             for (p, probe) in probes.iter().enumerate() {
                 for (slot, socket) in probe.sockets.iter().enumerate() {
