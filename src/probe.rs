@@ -436,6 +436,8 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             }
         }
         const SLOTS: usize = 1 + 2 * MAX_TARGETS;
+        // One bit for each socket slot (see `ready` below).
+        const _: () = assert!(SLOTS - 1 <= u32::BITS as usize);
         loop {
             // Poll entry 0 is the timer; entry i > 0 belongs to probe
             // `owners[i] / 2`, socket slot `owners[i] % 2`.
@@ -467,19 +469,19 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             if polled.is_err() || !fds[0].revents().is_empty() {
                 break 'checks polled.map(|_| ms);
             }
-            // The owners of the ready entries, moved to the front: `fds` borrows
-            // the sockets, which handling them needs back.
-            let mut ready = 0;
+            // The owners of the ready entries, as bits `2 * p + slot` (handled
+            // lowest first, the entries' order): `fds` borrows the sockets,
+            // which handling them needs back.
+            let mut ready: u32 = 0;
             for i in 1..count {
-                if !fds[i].revents().is_empty() {
-                    owners[ready] = owners[i];
-                    ready += 1;
-                }
+                ready |= u32::from(!fds[i].revents().is_empty()) << owners[i];
             }
-            for &owner in &owners[..ready] {
-                let (p, slot) = (usize::from(owner / 2), usize::from(owner % 2));
+            while ready != 0 {
+                let bit = ready.trailing_zeros() as usize;
+                ready &= ready - 1;
+                let p = bit / 2;
                 if probes[p].outcome == Outcome::Pending {
-                    probes[p].on_ready(slot, &targets[p].1, opts);
+                    probes[p].on_ready(bit % 2, &targets[p].1, opts);
                 }
             }
         }
