@@ -212,8 +212,9 @@ impl Probe {
 
     /// The race is won: check the peer, then pass or send the request.
     fn on_connected(&mut self, slot: usize, target: &Target, opts: &Options) {
-        let fd = self.sockets[slot].take();
-        self.sockets = [fd, None];
+        // The winner to slot 0; the loser, if any, closed.
+        self.sockets.swap(0, slot);
+        self.sockets[1] = None;
         let Some(fd) = &self.sockets[0] else { return };
         let allowed = match rustix::net::getpeername(fd) {
             Ok(Some(peer)) => match peer.address_family() {
