@@ -85,7 +85,8 @@ impl Probe {
     fn finish(&mut self, outcome: Outcome, reason: &[u8]) {
         self.outcome = outcome;
         self.reason.push(reason);
-        self.sockets = [None, None];
+        self.sockets[0] = None;
+        self.sockets[1] = None;
     }
 
     fn fail_errno(&mut self, errno: Errno) {
