@@ -1,14 +1,11 @@
 //! The HTTP/1.1 request, built whole before connecting so that it goes out in
 //! one write.
 
-/// The `Host` header, before its `:PORT`; replaced by a `-H` of that name.
-const HOST: &[u8] = b"Host: localhost";
-
-/// The three other default headers, each replaced by a `-H` of its name,
-/// separated by NULs (see `bytes::nth`: one string is smaller than a table of
-/// slices).
+/// The four default headers, each replaced by a `-H` of its name, separated
+/// by NULs (see `bytes::nth`: one string is smaller than a table of slices).
+/// The first, `Host`, is before its `:PORT` and line end.
 const DEFAULTS: &[u8] = concat!(
-    "User-Agent: scratchprobe/",
+    "Host: localhost\0User-Agent: scratchprobe/",
     env!("CARGO_PKG_VERSION"),
     "\r\n\0Accept: */*\r\n\0Connection: close\r\n"
 )
@@ -16,7 +13,7 @@ const DEFAULTS: &[u8] = concat!(
 
 /// `User-Agent` value, also used for gRPC.
 pub const USER_AGENT: &[u8] = DEFAULTS
-    .split_at(b"User-Agent: ".len())
+    .split_at(b"Host: localhost\0User-Agent: ".len())
     .1
     .split_at(concat!("scratchprobe/", env!("CARGO_PKG_VERSION")).len())
     .0;
@@ -73,18 +70,18 @@ pub fn write(out: &mut [u8], req: &Request) -> Option<usize> {
     w.put(&b" /"[..1 + slash]);
     w.put(req.path);
     w.put(b" HTTP/1.1\r\n");
-    if !given(req.headers, HOST) {
-        w.put(HOST);
-        if let Some(port) = req.host_port {
-            w.put(b":");
-            w.put(crate::line::decimal(u64::from(port), &mut [0; 20]));
-        }
-        w.put(b"\r\n");
-    }
-    for n in 0..3 {
+    for n in 0..4 {
         let line = crate::bytes::nth(DEFAULTS, n);
         if !given(req.headers, line) {
             w.put(line);
+            // `Host: localhost`, then its port.
+            if n == 0 {
+                if let Some(port) = req.host_port {
+                    w.put(b":");
+                    w.put(crate::line::decimal(u64::from(port), &mut [0; 20]));
+                }
+                w.put(b"\r\n");
+            }
         }
     }
     for &header in req.headers {
