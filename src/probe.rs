@@ -503,8 +503,8 @@ fn fail_pending(probes: &mut [Probe], targets: &[crate::options::Named], why: Re
                 let phase = probe.phase(target);
                 probe.reason.push(b"timed out after ");
                 duration::push(&mut probe.reason, ms);
-                probe.reason.push(b" while ").push(phase);
-                probe.fail(b"");
+                probe.reason.push(b" while ");
+                probe.fail(phase);
             }
             Err(e) => probe.fail_errno(e),
         }
