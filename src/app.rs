@@ -27,7 +27,9 @@ pub fn run<'e>(
     signals::block_sigpipe();
     // Every message is said on this one line, started afresh for each: a
     // usage error (built here or by the parsers), or the results.
-    let mut line = output::start();
+    // Made in place: a line returned by a function was copied here.
+    let mut line = Line::new();
+    line.push(output::PREFIX);
     let mut arena = [0u8; ARENA];
     let mut free = &mut arena[..];
     let mut expanded: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
