@@ -178,7 +178,13 @@ impl Probe {
             Err(e) => Err(e),
         });
         match connected {
-            Ok(fd) => self.sockets[slot] = Some(fd),
+            Ok(fd) => {
+                // Each slot is opened once, while empty: nothing to close,
+                // and no code for closing it.
+                let empty = self.sockets[slot].replace(fd);
+                debug_assert!(empty.is_none());
+                core::mem::forget(empty);
+            }
             Err(e) => self.connect_failed(slot, e),
         }
     }
