@@ -415,9 +415,11 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             tv_nsec: ((ms % 1000) * 1_000_000) as i64,
         },
     };
+    // Left open for the exit to close (see above): closing costs code.
     let timer = rustix::time::timerfd_create(TimerfdClockId::Monotonic, TimerfdFlags::CLOEXEC)
         .and_then(|timer| {
-            rustix::time::timerfd_settime(&timer, TimerfdTimerFlags::empty(), &deadline)?;
+            let timer = core::mem::ManuallyDrop::new(timer);
+            rustix::time::timerfd_settime(&*timer, TimerfdTimerFlags::empty(), &deadline)?;
             Ok(timer)
         });
     // Files first: the sandbox forbids `open`.
@@ -431,9 +433,8 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
     // Why the checks still pending stopped: the deadline passed after
     // `Ok(ms)`, or the timer or the poll failed.
     let stopped = 'checks: {
-        // Left open for the exit to close (see above): closing costs code.
         let timer = match timer {
-            Ok(timer) => core::mem::ManuallyDrop::new(timer),
+            Ok(timer) => timer,
             Err(e) => break 'checks Err(e),
         };
         #[cfg(feature = "tls")]
