@@ -196,7 +196,7 @@ impl Probe {
         if self.connect_error.is_none() || errno == Errno::CONNREFUSED {
             self.connect_error = Some(errno);
         }
-        if self.sockets.iter().all(Option::is_none) {
+        if let [None, None] = self.sockets {
             self.fail_errno(self.connect_error.unwrap_or(Errno::CONNREFUSED));
         }
     }
