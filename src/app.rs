@@ -27,7 +27,9 @@ pub fn run<'e>(
     signals::block_sigpipe();
     // Every message is said on this one line, started afresh for each: a
     // usage error (built here or by the parsers), or the results.
-    let mut line = output::start();
+    // Made in place: a line returned by a function was copied here.
+    let mut line = Line::new();
+    line.push(output::PREFIX);
     let mut arena = [0u8; ARENA];
     let mut free = &mut arena[..];
     let mut expanded: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
@@ -83,8 +85,8 @@ pub fn run<'e>(
         return 0;
     }
     let targets = opts.targets();
-    let mut probes = [const { Probe::new() }; options::MAX_TARGETS];
-    let probes = &mut probes[..targets.len()];
+    let mut all_probes = [const { Probe::new() }; options::MAX_TARGETS];
+    let probes = &mut all_probes[..targets.len()];
     let sandbox = probe::run_all(probes, &opts);
     if let (Err(e), true) = (sandbox, opts.verbose) {
         // Still `scratchprobe: ` alone: no usage error was said.
@@ -106,6 +108,9 @@ pub fn run<'e>(
             output::emit(if passed { STDOUT } else { STDERR }, &mut line);
         }
     }
+    // `Probe::finish` closed each socket as its check ended (file checks
+    // open none): nothing is left to drop, and dropping would cost code.
+    core::mem::forget(all_probes);
     status
 }
 

@@ -62,8 +62,10 @@ pub enum Command {
     Version,
 }
 
-/// The short options, in the order of `LONG`; the first four take a value.
-const SHORT: &[u8] = b"tsXHvhV";
+/// The short options without their `-`, in the order of `LONG`, NUL-terminated;
+/// the first four take a value. The last entry, `-`, is never a short name:
+/// it makes the index past the real ones `UNKNOWN`.
+const SHORT: &[u8] = b"t\0s\0X\0H\0v\0h\0V\0-\0";
 /// The long options without their `--`, NUL-terminated (see `bytes::prefix_in`).
 const LONG: &[u8] = b"timeout\0status\0method\0header\0verbose\0help\0version\0idle\0";
 /// Not an option.
@@ -134,21 +136,19 @@ impl<'a> Options<'a> {
                 only_targets = true;
                 continue;
             }
-            // `--name=value` carries its value; other options take the next argument.
-            let mut name = arg;
-            let mut inline = None;
-            let which = if arg[1] == b'-' {
-                let eq = crate::bytes::until(arg, b'=');
-                name = &arg[..eq];
-                inline = arg.get(eq + 1..);
-                match crate::bytes::prefix_in(LONG, &name[2..]) {
-                    (which, len) if len == eq - 2 => which,
-                    _ => UNKNOWN,
-                }
-            } else if arg.len() == 2 {
-                SHORT.iter().position(|&c| c == arg[1]).unwrap_or(UNKNOWN)
+            // `--name=value` carries its value; other options take the next
+            // argument. Short and long names are looked up alike, without
+            // their dashes: the name must be a whole entry.
+            let (list, dashes, end) = if arg[1] == b'-' {
+                (LONG, 2, crate::bytes::until(arg, b'='))
             } else {
-                UNKNOWN
+                (SHORT, 1, arg.len())
+            };
+            let name = &arg[..end];
+            let inline = arg.get(end + 1..);
+            let which = match crate::bytes::prefix_in(list, &name[dashes..]) {
+                (which, len) if len == end - dashes => which,
+                _ => UNKNOWN,
             };
             let value = match inline {
                 _ if which >= UNKNOWN => None,

@@ -31,13 +31,6 @@ const TARGET_SHOWN: usize = 96;
 /// What every message line starts with.
 pub const PREFIX: &[u8] = b"scratchprobe: ";
 
-/// Starts a message line: `scratchprobe: `.
-pub fn start() -> Line {
-    let mut line = Line::new();
-    line.push(PREFIX);
-    line
-}
-
 /// Appends a target's text and `: `, cut with `...` when long so that the
 /// reason after it still fits the line.
 pub fn push_target(line: &mut Line, text: &[u8]) {

@@ -85,7 +85,8 @@ impl Probe {
     fn finish(&mut self, outcome: Outcome, reason: &[u8]) {
         self.outcome = outcome;
         self.reason.push(reason);
-        self.sockets = [None, None];
+        self.sockets[0] = None;
+        self.sockets[1] = None;
     }
 
     fn fail_errno(&mut self, errno: Errno) {
@@ -177,7 +178,13 @@ impl Probe {
             Err(e) => Err(e),
         });
         match connected {
-            Ok(fd) => self.sockets[slot] = Some(fd),
+            Ok(fd) => {
+                // Each slot is opened once, while empty: nothing to close,
+                // and no code for closing it.
+                let empty = self.sockets[slot].replace(fd);
+                debug_assert!(empty.is_none());
+                core::mem::forget(empty);
+            }
             Err(e) => self.connect_failed(slot, e),
         }
     }
@@ -189,7 +196,7 @@ impl Probe {
         if self.connect_error.is_none() || errno == Errno::CONNREFUSED {
             self.connect_error = Some(errno);
         }
-        if self.sockets.iter().all(Option::is_none) {
+        if let [None, None] = self.sockets {
             self.fail_errno(self.connect_error.unwrap_or(Errno::CONNREFUSED));
         }
     }
@@ -212,8 +219,9 @@ impl Probe {
 
     /// The race is won: check the peer, then pass or send the request.
     fn on_connected(&mut self, slot: usize, target: &Target, opts: &Options) {
-        let fd = self.sockets[slot].take();
-        self.sockets = [fd, None];
+        // The winner to slot 0; the loser, if any, closed.
+        self.sockets.swap(0, slot);
+        self.sockets[1] = None;
         let Some(fd) = &self.sockets[0] else { return };
         let allowed = match rustix::net::getpeername(fd) {
             Ok(Some(peer)) => match peer.address_family() {
@@ -391,7 +399,8 @@ fn errno_table_lines_up() {
 
 /// Checks every probe concurrently until each has an outcome or the deadline
 /// passes. File targets are checked first; then the sandbox is installed
-/// (its result is returned), then the network targets start.
+/// (its result is returned), then the network targets start. Meant to run
+/// once, before the process exits: the deadline's timer fd is left open.
 pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
     let targets = opts.targets();
     // The deadline is a timer fd in the poll set: no clock reads needed.
@@ -406,9 +415,11 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             tv_nsec: ((ms % 1000) * 1_000_000) as i64,
         },
     };
+    // Left open for the exit to close (see above): closing costs code.
     let timer = rustix::time::timerfd_create(TimerfdClockId::Monotonic, TimerfdFlags::CLOEXEC)
         .and_then(|timer| {
-            rustix::time::timerfd_settime(&timer, TimerfdTimerFlags::empty(), &deadline)?;
+            let timer = core::mem::ManuallyDrop::new(timer);
+            rustix::time::timerfd_settime(&*timer, TimerfdTimerFlags::empty(), &deadline)?;
             Ok(timer)
         });
     // Files first: the sandbox forbids `open`.
@@ -427,19 +438,21 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             Err(e) => break 'checks Err(e),
         };
         #[cfg(feature = "tls")]
-        crate::tls::set_deadline(&timer);
+        crate::tls::set_deadline(&*timer);
         for i in 0..probes.len() {
             if !is_file(i) {
                 probes[i].start(&targets[i].1);
             }
         }
         const SLOTS: usize = 1 + 2 * MAX_TARGETS;
+        // One bit for each socket slot (see `ready` below).
+        const _: () = assert!(SLOTS - 1 <= u32::BITS as usize);
         loop {
             // Poll entry 0 is the timer; entry i > 0 belongs to probe
             // `owners[i] / 2`, socket slot `owners[i] % 2`.
             let mut owners = [0u8; SLOTS];
             let mut fds: [PollFd; SLOTS] =
-                core::array::from_fn(|_| PollFd::new(&timer, PollFlags::IN));
+                core::array::from_fn(|_| PollFd::new(&*timer, PollFlags::IN));
             let mut count = 1;
             for (p, probe) in probes.iter().enumerate() {
                 for (slot, socket) in probe.sockets.iter().enumerate() {
@@ -465,19 +478,19 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             if polled.is_err() || !fds[0].revents().is_empty() {
                 break 'checks polled.map(|_| ms);
             }
-            // The owners of the ready entries, moved to the front: `fds` borrows
-            // the sockets, which handling them needs back.
-            let mut ready = 0;
+            // The owners of the ready entries, as bits `2 * p + slot` (handled
+            // lowest first, the entries' order): `fds` borrows the sockets,
+            // which handling them needs back.
+            let mut ready: u32 = 0;
             for i in 1..count {
-                if !fds[i].revents().is_empty() {
-                    owners[ready] = owners[i];
-                    ready += 1;
-                }
+                ready |= u32::from(!fds[i].revents().is_empty()) << owners[i];
             }
-            for &owner in &owners[..ready] {
-                let (p, slot) = (usize::from(owner / 2), usize::from(owner % 2));
+            while ready != 0 {
+                let bit = ready.trailing_zeros() as usize;
+                ready &= ready - 1;
+                let p = bit / 2;
                 if probes[p].outcome == Outcome::Pending {
-                    probes[p].on_ready(slot, &targets[p].1, opts);
+                    probes[p].on_ready(bit % 2, &targets[p].1, opts);
                 }
             }
         }
@@ -497,8 +510,8 @@ fn fail_pending(probes: &mut [Probe], targets: &[crate::options::Named], why: Re
                 let phase = probe.phase(target);
                 probe.reason.push(b"timed out after ");
                 duration::push(&mut probe.reason, ms);
-                probe.reason.push(b" while ").push(phase);
-                probe.fail(b"");
+                probe.reason.push(b" while ");
+                probe.fail(phase);
             }
             Err(e) => probe.fail_errno(e),
         }

@@ -1,26 +1,21 @@
 //! The HTTP/1.1 request, built whole before connecting so that it goes out in
 //! one write.
 
-/// The `Host` header, before its `:PORT`; replaced by a `-H` of that name.
-const HOST: &[u8] = b"Host: localhost";
-
-/// The other default headers, each replaced by a `-H` of its name.
-const DEFAULTS: [&[u8]; 3] = [
-    concat!(
-        "User-Agent: scratchprobe/",
-        env!("CARGO_PKG_VERSION"),
-        "\r\n"
-    )
-    .as_bytes(),
-    b"Accept: */*\r\n",
-    b"Connection: close\r\n",
-];
+/// The four default headers, each replaced by a `-H` of its name, separated
+/// by NULs (see `bytes::nth`: one string is smaller than a table of slices).
+/// The first, `Host`, is before its `:PORT` and line end.
+const DEFAULTS: &[u8] = concat!(
+    "Host: localhost\0User-Agent: scratchprobe/",
+    env!("CARGO_PKG_VERSION"),
+    "\r\n\0Accept: */*\r\n\0Connection: close\r\n"
+)
+.as_bytes();
 
 /// `User-Agent` value, also used for gRPC.
-pub const USER_AGENT: &[u8] = DEFAULTS[0]
-    .split_at(b"User-Agent: ".len())
+pub const USER_AGENT: &[u8] = DEFAULTS
+    .split_at(b"Host: localhost\0User-Agent: ".len())
     .1
-    .split_at(DEFAULTS[0].len() - b"User-Agent: \r\n".len())
+    .split_at(concat!("scratchprobe/", env!("CARGO_PKG_VERSION")).len())
     .0;
 
 /// True for an RFC 9110 token: what a method or a header name may be.
@@ -75,17 +70,18 @@ pub fn write(out: &mut [u8], req: &Request) -> Option<usize> {
     w.put(&b" /"[..1 + slash]);
     w.put(req.path);
     w.put(b" HTTP/1.1\r\n");
-    if !given(req.headers, HOST) {
-        w.put(HOST);
-        if let Some(port) = req.host_port {
-            w.put(b":");
-            w.put(crate::line::decimal(u64::from(port), &mut [0; 20]));
-        }
-        w.put(b"\r\n");
-    }
-    for line in &DEFAULTS {
+    for n in 0..4 {
+        let line = crate::bytes::nth(DEFAULTS, n);
         if !given(req.headers, line) {
             w.put(line);
+            // `Host: localhost`, then its port.
+            if n == 0 {
+                if let Some(port) = req.host_port {
+                    w.put(b":");
+                    w.put(crate::line::decimal(u64::from(port), &mut [0; 20]));
+                }
+                w.put(b"\r\n");
+            }
         }
     }
     for &header in req.headers {
@@ -164,6 +160,7 @@ mod tests {
             "HEAD / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: scratchprobe/0.1.0\r\nAccept: */*\r\nConnection: close\r\n\r\n"
         );
         assert!(build("GET", "?q", None, &[]).starts_with("GET /?q HTTP/1.1\r\n"));
+        assert_eq!(USER_AGENT, b"scratchprobe/0.1.0");
     }
 
     #[test]
