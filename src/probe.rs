@@ -232,7 +232,10 @@ impl Probe {
                 // AF_UNIX, the only other family opened.
                 _ => matches!(target.endpoint, Endpoint::Unix(_)),
             },
-            _ => false,
+            Ok(None) => false,
+            // Not connected any more (ENOTCONN): the peer reset the
+            // connection since it was accepted.
+            Err(_) => return self.fail_errno(Errno::CONNRESET),
         };
         if !allowed {
             return self.fail(b"refused: peer is not loopback");

@@ -616,6 +616,25 @@ def test_send_to_a_peer_that_is_gone(kind, fault_server):
             assert "EPIPE" in sends[0], f"the condition was not reached\n{trace}"
 
 
+@needs_strace
+def test_reset_before_the_peer_check_is_a_reset(fault_server):
+    """The server resets the connection right after accepting it; strace
+    holds the probe's getpeername back 200 ms, so the reset comes first and
+    getpeername fails (ENOTCONN). That is a reset, not a refused peer."""
+    with fault_server(tcp_close_unread(True)) as port:
+        t = f"http://127.0.0.1:{port}/"
+        with tempfile.NamedTemporaryFile("r", suffix=".strace") as f:
+            r = run_probe(
+                "-t", "2s", t,
+                prefix=[STRACE, "-f", "-qq", "-o", f.name, "-e", "trace=getpeername",
+                        "-e", "inject=getpeername:delay_enter=200000"],
+                check=False,
+            )
+            trace = f.read()
+        assert "ENOTCONN" in trace, f"the condition was not reached\n{trace}"
+        assert_fail(r, t, "connection reset")
+
+
 # -- stdio closed, full, broken ---------------------------------------------------------
 
 
