@@ -441,7 +441,7 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             Err(e) => break 'checks Err(e),
         };
         #[cfg(feature = "tls")]
-        crate::tls::set_deadline(&*timer);
+        crate::tls::set_deadline(&timer);
         for i in 0..probes.len() {
             if !is_file(i) {
                 probes[i].start(&targets[i].1);
