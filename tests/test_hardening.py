@@ -12,6 +12,11 @@ seccomp sandbox seen from outside, and the fault matrix.
   conditions, stdio closed or on /dev/full or a broken pipe, `ulimit -n` tiny,
   SIGSTOP/SIGCONT and harmless signals during poll, a server on one family
   only; each ends within the deadline plus 100 ms, exit 0 or 1, never a signal.
+
+build-scripts/test also runs this module against the aarch64 binary under
+qemu-user. Tests marked `native` are left out there: they look at the process
+itself (its syscall trace, its seccomp status, signals sent to its PID, its
+fds, limits and stdio set up by a shell), which under qemu-user are qemu's.
 """
 
 from __future__ import annotations
@@ -280,6 +285,7 @@ def _fmt(items, w):
     return [s.format(**w) for s in items]
 
 
+@pytest.mark.native
 @needs_strace
 @pytest.mark.parametrize("name, targets, files, network", MATRIX, ids=[m[0] for m in MATRIX])
 def test_trace_matrix(world, name, targets, files, network):
@@ -303,6 +309,7 @@ def test_trace_matrix(world, name, targets, files, network):
     [m for m in MATRIX if m[0] in ("http-localhost", "http-127.0.0.1", "http+unix-path", "everything")],
     ids=["http-localhost", "http-127.0.0.1", "http+unix-path", "everything"],
 )
+@pytest.mark.native
 def test_trace_identical_with_proxy_variables(world, name, targets, files, network, no_proxy):
     """With every proxy variable pointing at a loopback 'proxy', the trace
     is the same in kind, connects only where the targets say, and the proxy
@@ -335,6 +342,7 @@ REFUSED = [
 ]
 
 
+@pytest.mark.native
 @needs_strace
 @pytest.mark.parametrize("target", REFUSED)
 def test_refused_target_makes_no_socket(target):
@@ -358,6 +366,7 @@ def test_refused_target_among_good_ones_makes_no_socket(world):
     assert not [c for c in rest if c[0] in ("socket", "connect")], r.trace
 
 
+@pytest.mark.native
 @needs_strace
 def test_failing_targets_trace_clean(world, closed_port):
     """Failures take the same paths: refused port, missing socket, 503 over
@@ -426,18 +435,21 @@ def _assert_sandboxed(text):
         assert int(m.group(1)) >= 1, text
 
 
+@pytest.mark.native
 def test_sandbox_visible_while_waiting_on_http(fault_server):
     with fault_server(faultserver.hang()) as port:
         text = _probe_waiting(["-t", "3s", f"http://127.0.0.1:{port}/"], lambda: len(port.requests) >= 1)
         _assert_sandboxed(text)
 
 
+@pytest.mark.native
 def test_sandbox_visible_while_waiting_on_http_unix():
     with UnixFaultServer(u_hang()) as srv:
         text = _probe_waiting(["-t", "3s", f"http+unix:{srv.spec}:/"], lambda: len(srv.requests) >= 1)
         _assert_sandboxed(text)
 
 
+@pytest.mark.native
 def test_sandbox_visible_after_file_targets(fault_server, tmp_path):
     """Files are read before the filter; the filter is still installed."""
     (tmp_path / "r").write_text("")
@@ -585,6 +597,7 @@ def test_server_answers_and_closes_unread_unix(probe):
             assert r.lines[0] in [line(t, x) for x in ("HTTP 503", *CLOSED_REASONS)], str(r)
 
 
+@pytest.mark.native
 @needs_strace
 @pytest.mark.parametrize("kind", ["unix", "tcp-rst", "tcp-fin"])
 def test_send_to_a_peer_that_is_gone(kind, fault_server):
@@ -616,6 +629,7 @@ def test_send_to_a_peer_that_is_gone(kind, fault_server):
             assert "EPIPE" in sends[0], f"the condition was not reached\n{trace}"
 
 
+@pytest.mark.native
 @needs_strace
 def test_reset_before_the_peer_check_is_a_reset(fault_server):
     """The server resets the connection right after accepting it; strace
@@ -652,6 +666,7 @@ def _sh(script, env, timeout=10, **kw):
     ["2>&-", "0<&- 2>&-", "0<&- 1>&- 2>&-", "2>/dev/full", "1>/dev/full 2>/dev/full"],
     ids=["stderr-closed", "stdin+stderr-closed", "all-closed", "stderr-full", "stdout+stderr-full"],
 )
+@pytest.mark.native
 def test_stdio_unusable_still_exit_1(fault_server, redir):
     with fault_server(faultserver.hang()) as port:
         r = _sh(f'exec {redir}; exec "$P" -t 300ms http://127.0.0.1:$PORT/', {"P": str(BIN), "PORT": str(port)})
@@ -659,6 +674,7 @@ def test_stdio_unusable_still_exit_1(fault_server, redir):
         assert r.elapsed < 0.3 + MARGIN + 0.05, str(r)  # + a shell
 
 
+@pytest.mark.native
 @pytest.mark.parametrize("redir", ["1>&-", "0<&- 1>&-", "1>/dev/full"], ids=["stdout-closed", "stdin+stdout-closed", "stdout-full"])
 def test_stdout_unusable_with_verbose_pass(fault_server, redir):
     """-v prints the pass line on stdout; an unusable stdout does not turn a
@@ -668,6 +684,7 @@ def test_stdout_unusable_with_verbose_pass(fault_server, redir):
         assert r.rc in (0, 1), str(r)
 
 
+@pytest.mark.native
 def test_closed_stdio_never_leaks_output_into_a_socket():
     """With fds 0-2 closed, the probe's first descriptors get numbers 0-2.
     Its report lines must not end up in a connection to the app."""
@@ -683,6 +700,7 @@ def test_closed_stdio_never_leaks_output_into_a_socket():
                 assert bytes(buf).startswith(b"GET / HTTP/1.1\r\n") and bytes(buf).endswith(b"\r\n\r\n"), bytes(buf)
 
 
+@pytest.mark.native
 def test_stderr_on_a_broken_pipe_still_exit_1(fault_server):
     """SPEC, Results: exit 1 for anything else, "never a crash: no input
     makes it ... exit by a signal of its own doing". When the reader of
@@ -707,6 +725,7 @@ def test_stderr_on_a_broken_pipe_still_exit_1(fault_server):
 # -- ulimit -n ----------------------------------------------------------------------------
 
 
+@pytest.mark.native
 @pytest.mark.parametrize("limit", [1, 2, 3, 4, 5])
 def test_ulimit_nofile_tiny(dual_fault_server, limit):
     """3 fds go to stdio; the timer and the sockets need more. Every target
@@ -725,6 +744,7 @@ def test_ulimit_nofile_tiny(dual_fault_server, limit):
         assert r.elapsed < 0.5 + MARGIN, str(r)
 
 
+@pytest.mark.native
 def test_ulimit_nofile_tiny_local_targets(tmp_path):
     (tmp_path / "report").write_text("3 updates\n")
     with UnixFaultServer(u_hang()) as srv:
@@ -738,6 +758,7 @@ def test_ulimit_nofile_tiny_local_targets(tmp_path):
             assert r.elapsed < 0.5 + MARGIN, str(r)
 
 
+@pytest.mark.native
 def test_ulimit_nofile_enough(dual_fault_server):
     with dual_fault_server(OK) as (port, v4, v6):
         r = _sh(f'ulimit -n 12 && exec "$P" http://127.0.0.1:{port}/ localhost:{port} tcp://[::1]:{port}', {"P": str(BIN)})
@@ -764,6 +785,7 @@ def _run_with(args, during, timeout=10):
     return r
 
 
+@pytest.mark.native
 def test_a_trap_exits_1_not_by_a_signal(fault_server):
     """The shipped builds compile a panic to one trap instruction (`ud2`,
     SIGILL on x86_64): the probe catches it and exits 1, the contract's answer
@@ -781,6 +803,7 @@ def test_a_trap_exits_1_not_by_a_signal(fault_server):
         assert r.elapsed < 4, str(r)
 
 
+@pytest.mark.native
 @pytest.mark.parametrize("phase", ["status", "connect"])
 def test_sigstop_sigcont_within_the_deadline(fault_server, phase):
     behaviour = faultserver.hang() if phase == "status" else faultserver.full_backlog()
@@ -799,6 +822,7 @@ def test_sigstop_sigcont_within_the_deadline(fault_server, phase):
         assert 1.0 <= r.elapsed < 1.0 + MARGIN, str(r)
 
 
+@pytest.mark.native
 @pytest.mark.parametrize("phase", ["status", "connect"])
 def test_sigstop_past_the_deadline_exits_at_once_on_sigcont(fault_server, phase):
     behaviour = faultserver.hang() if phase == "status" else faultserver.full_backlog()
@@ -820,6 +844,7 @@ def test_sigstop_past_the_deadline_exits_at_once_on_sigcont(fault_server, phase)
         assert r.extra["after_cont"] < MARGIN, str(r)
 
 
+@pytest.mark.native
 @pytest.mark.parametrize("phase", ["status", "connect", "unix-status"])
 def test_harmless_signals_during_poll(fault_server, phase):
     """SIGWINCH, SIGCHLD, SIGURG and SIGCONT are ignored by default; a storm
@@ -850,6 +875,7 @@ def test_harmless_signals_during_poll(fault_server, phase):
         assert r.extra["signals"] > 100, r.extra
 
 
+@pytest.mark.native
 def test_harmless_signals_do_not_break_a_pass(fault_server):
     with fault_server(faultserver.drip(b"HTTP/1.1 200 OK\r\n\r\n", 0.01)) as port:
 
