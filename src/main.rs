@@ -52,8 +52,8 @@ extern "C" fn entry(stack: *const usize) -> ! {
         let argv = stack.add(1) as *const *const c_char;
         (argv.add(argc.min(1)), argv.add(argc + 1))
     };
-    scratchprobe::signals::exit_1_on_trap();
-    let status = scratchprobe::app::run(CStrings(args), CStrings(envp));
+    scratchprobe::rt::signals::exit_1_on_trap();
+    let status = scratchprobe::run::run(CStrings(args), CStrings(envp));
     rustix::runtime_448b8ad740e2a26f::exit_group(status)
 }
 

@@ -14,11 +14,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::duration::MAX_MS;
-use scratchprobe::env::{self, ExpandError};
-use scratchprobe::options::{Command, MAX_HEADERS, MAX_TARGETS, NO_TARGET, Options};
-use scratchprobe::request::{self, Request};
-use scratchprobe::target::{self, Check};
+use scratchprobe::text::duration::MAX_MS;
+use scratchprobe::cli::env::{self, ExpandError};
+use scratchprobe::cli::options::{Command, MAX_HEADERS, MAX_TARGETS, NO_TARGET, Options};
+use scratchprobe::proto::http::request::{self, Request};
+use scratchprobe::policy::target::{self, Check};
 use scratchprobe_fuzz::{check_request, within};
 
 /// The probe takes at most this many arguments (`app::MAX_ARGS`).
@@ -86,7 +86,7 @@ fuzz_target!(|data: &[u8]| {
     let mut parsed = argv.clone();
     let mut targets = [NO_TARGET; MAX_TARGETS];
     let mut opts = Options::new();
-    let mut why = scratchprobe::line::Line::new();
+    let mut why = scratchprobe::text::line::Line::new();
     let Some(command) = opts.parse(&mut parsed, &mut targets, &mut why) else {
         // A usage error is said in printable text that fits the line.
         assert!(!why.is_empty());

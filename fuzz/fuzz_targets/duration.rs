@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::duration::{self, MAX_MS};
-use scratchprobe::line::Line;
+use scratchprobe::text::duration::{self, MAX_MS};
+use scratchprobe::text::line::Line;
 
 /// KNOWN BUG (reported, not yet fixed): `parse_ms` takes a bare number
 /// after parts that add up to zero (`0s2` is 2 s, `0m0.5` is 500 ms), though

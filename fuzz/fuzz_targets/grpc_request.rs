@@ -8,8 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::grpc::{self, Request};
-use scratchprobe::{hpack, request};
+use scratchprobe::proto::grpc::{self, Request};
+use scratchprobe::proto::{grpc::hpack, http::request};
 
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const OUR_SETTINGS: &[u8] = b"\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00";

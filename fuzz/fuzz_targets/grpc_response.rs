@@ -7,8 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::grpc::{GrpcCheck, Progress};
-use scratchprobe::line::Line;
+use scratchprobe::proto::grpc::{GrpcCheck, Progress};
+use scratchprobe::text::line::Line;
 
 struct Run {
     progress: Progress,
@@ -53,7 +53,7 @@ fn run(pieces: &[&[u8]]) -> Run {
 /// Splits one `feed`'s reply into frames, asserting each is a SETTINGS ACK
 /// or a PING ACK.
 fn frames(mut reply: &[u8]) -> Vec<Vec<u8>> {
-    assert!(reply.len() <= scratchprobe::grpc::REPLY_MAX);
+    assert!(reply.len() <= scratchprobe::proto::grpc::REPLY_MAX);
     let mut out = Vec::new();
     while !reply.is_empty() {
         let len = match reply {

@@ -10,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::{hpack, huffman};
+use scratchprobe::proto::grpc::{hpack, huffman};
 use scratchprobe_fuzz::{huffman_decode, huffman_encode};
 
 fuzz_target!(|data: &[u8]| {

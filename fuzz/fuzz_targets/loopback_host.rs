@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::loopback::{self, Host};
+use scratchprobe::policy::loopback::{self, Host};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 fuzz_target!(|text: &[u8]| {

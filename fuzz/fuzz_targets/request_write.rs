@@ -7,8 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::options::MAX_HEADERS;
-use scratchprobe::request::{self, Request};
+use scratchprobe::cli::options::MAX_HEADERS;
+use scratchprobe::proto::http::request::{self, Request};
 use scratchprobe_fuzz::check_request;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::status_line::{Malformed, StatusLine};
+use scratchprobe::proto::http::status_line::{Malformed, StatusLine};
 
 /// KNOWN BUG (reported, not yet fixed): `StatusLine` takes a literal
 /// `HTTP/1.x` as a version, because its pattern's placeholder `x` also

@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::loopback::Host;
-use scratchprobe::target::{self, Check, Endpoint, TargetError, UNIX_PATH_MAX};
+use scratchprobe::policy::loopback::Host;
+use scratchprobe::policy::target::{self, Check, Endpoint, TargetError, UNIX_PATH_MAX};
 use scratchprobe_fuzz::within;
 
 fuzz_target!(|text: &[u8]| {

@@ -1,6 +1,6 @@
 //! Checks shared by several fuzz targets.
 
-use scratchprobe::request::{self, Request};
+use scratchprobe::proto::http::request::{self, Request};
 
 /// Asserts what must hold of a request that `request::write` produced from
 /// parts that passed validation (a token method, a printable path, headers

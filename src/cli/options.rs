@@ -1,11 +1,11 @@
 //! Command-line options and targets, after environment expansion.
 
-use crate::duration;
-use crate::line::Line;
-use crate::output;
-use crate::request;
-use crate::status_list::StatusList;
-use crate::target::{self, Target, TargetError};
+use crate::cli::status_list::StatusList;
+use crate::policy::target::{self, Target, TargetError};
+use crate::proto::http::request;
+use crate::report::output;
+use crate::text::duration;
+use crate::text::line::Line;
 
 /// How many targets one run checks at most.
 pub const MAX_TARGETS: usize = 16;

@@ -6,7 +6,7 @@
 //! table would cost ~700 bytes. Static names reach the caller as the bare
 //! index.
 
-use crate::huffman;
+use crate::proto::grpc::huffman;
 
 /// The server referenced or resized a dynamic table we said has size 0. The
 /// errors are numbers of reasons in `grpc`'s table of them: this one is
@@ -268,7 +268,7 @@ mod tests {
 
     #[test]
     fn huffman_names_and_long_values() {
-        let name = crate::huffman::tests::encode(b"grpc-status");
+        let name = crate::proto::grpc::huffman::tests::encode(b"grpc-status");
         let mut block = vec![0x00, 0x80 | name.len() as u8];
         block.extend(&name);
         block.extend([0x01, b'5']);
@@ -278,7 +278,7 @@ mod tests {
         let mut block = vec![0x00, 0x01, b'x', 0x7f, 0xad, 0x01]; // 127 + 45 + 128
         block.extend([b'v'; 300]);
         assert_eq!(fields(&block), Ok(vec![f(0, "x", &"v".repeat(VALUE_MAX))]));
-        let value = crate::huffman::tests::encode(&[b'v'; 200]);
+        let value = crate::proto::grpc::huffman::tests::encode(&[b'v'; 200]);
         let mut block = vec![0x00, 0x01, b'x', 0xff, (value.len() - 127) as u8];
         block.extend(&value);
         assert_eq!(fields(&block), Ok(vec![f(0, "x", &"v".repeat(VALUE_MAX))]));
@@ -288,7 +288,7 @@ mod tests {
         block.extend(long.as_bytes());
         block.extend([0x01, b'0']);
         assert_eq!(fields(&block), Ok(vec![f(0, &long[..NAME_MAX], "0")]));
-        let name = crate::huffman::tests::encode(long.as_bytes());
+        let name = crate::proto::grpc::huffman::tests::encode(long.as_bytes());
         let mut block = vec![0x00, 0x80 | name.len() as u8];
         block.extend(&name);
         block.extend([0x01, b'0']);

@@ -3,11 +3,11 @@
 //! Files are only ever opened read-only, and before the sandbox closes `open`.
 
 use crate::bytes;
-use crate::duration;
-use crate::line::Line;
-use crate::output;
-use crate::probe::push_errno;
-use crate::target::Check;
+use crate::engine::probe::push_errno;
+use crate::policy::target::Check;
+use crate::report::output;
+use crate::text::duration;
+use crate::text::line::Line;
 use core::ffi::CStr;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;

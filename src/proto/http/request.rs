@@ -78,7 +78,7 @@ pub fn write(out: &mut [u8], req: &Request) -> Option<usize> {
             if n == 0 {
                 if let Some(port) = req.host_port {
                     w.put(b":");
-                    w.put(crate::line::decimal(u64::from(port), &mut [0; 20]));
+                    w.put(crate::text::line::decimal(u64::from(port), &mut [0; 20]));
                 }
                 w.put(b"\r\n");
             }

@@ -1,7 +1,7 @@
 //! Durations as users write them: `250ms`, `2s`, `1m`, `1m30s`, `1h`, or plain
 //! seconds `2`, `1.5`. Kept in whole milliseconds.
 
-use crate::line::Line;
+use crate::text::line::Line;
 
 /// The longest duration accepted: a day, far beyond any health check.
 pub const MAX_MS: u64 = 24 * 60 * 60 * 1000;

@@ -1,18 +1,18 @@
 //! One run, from arguments to exit status: expand, parse, check, report.
 
-use crate::env::{self, ExpandError};
-use crate::line::Line;
-use crate::options::{self, Command, Options};
-use crate::output::{self, STDERR, STDOUT};
-use crate::probe::{self, Outcome, Probe};
-use crate::signals;
+use crate::cli::env::{self, ExpandError};
+use crate::cli::options::{self, Command, Options};
+use crate::engine::probe::{self, Outcome, Probe};
+use crate::report::output::{self, STDERR, STDOUT};
+use crate::rt::signals;
+use crate::text::line::Line;
 
 /// The most arguments one run takes.
 pub const MAX_ARGS: usize = 64;
 /// Room for all arguments after expansion.
 const ARENA: usize = 8192;
 
-const HELP: &[u8] = include_bytes!("help.txt");
+const HELP: &[u8] = include_bytes!("cli/help.txt");
 #[cfg(not(feature = "tls"))]
 const VERSION: &[u8] = concat!("scratchprobe ", env!("CARGO_PKG_VERSION"), "\n").as_bytes();
 #[cfg(feature = "tls")]
@@ -70,7 +70,7 @@ pub fn run<'e>(
         Some(Command::Help) => {
             output::write_all(STDOUT, HELP);
             #[cfg(feature = "tls")]
-            output::write_all(STDOUT, include_bytes!("help-tls.txt"));
+            output::write_all(STDOUT, include_bytes!("cli/help-tls.txt"));
             return 0;
         }
         Some(Command::Version) => {
@@ -80,7 +80,7 @@ pub fn run<'e>(
         None => return fail(&mut line),
     }
     if opts.idle {
-        let _ = crate::seccomp::install();
+        let _ = crate::rt::seccomp::install();
         signals::wait_for_stop();
         return 0;
     }

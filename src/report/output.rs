@@ -1,6 +1,6 @@
 //! Writing to stdout and stderr, and the one-line messages.
 
-use crate::line::{LINE_MAX, Line};
+use crate::text::line::{LINE_MAX, Line};
 use rustix::fd::BorrowedFd;
 
 /// Standard output.

@@ -3,8 +3,8 @@
 //! connect to and what to check. The loopback rule is applied here, before any
 //! socket exists.
 
-use crate::duration;
-use crate::loopback::{self, Host};
+use crate::policy::loopback::{self, Host};
+use crate::text::duration;
 
 /// Longest Unix socket path: `sun_path` holds 108 bytes with the NUL.
 pub const UNIX_PATH_MAX: usize = 107;

@@ -13,8 +13,8 @@
 //! targets' sockets waiting meanwhile (they are still under the one deadline,
 //! which the exchange watches too): about 2 ms for a loopback handshake.
 
-use crate::line::Line;
-use crate::status_line::StatusLine;
+use crate::proto::http::status_line::StatusLine;
+use crate::text::line::Line;
 use core::sync::atomic::{AtomicI32, Ordering};
 use embedded_io::{ErrorKind, ErrorType, Read, Write};
 use embedded_tls::alert::AlertDescription;
@@ -52,7 +52,7 @@ pub enum Failure {
 /// and the most overhead TLS allows).
 const READ_BUF: usize = 16_640;
 /// Our records: the ClientHello, or the request (`REQUEST_MAX`) in one record.
-const WRITE_BUF: usize = crate::probe::REQUEST_MAX + 512;
+const WRITE_BUF: usize = crate::engine::probe::REQUEST_MAX + 512;
 
 /// Does the TLS handshake on the connected, non-blocking socket `fd`, sends
 /// `request` and reads up to the status code, which it returns. `sni` is the
@@ -148,10 +148,10 @@ pub fn push_failure(line: &mut Line, failure: Failure, ms: u64) {
     match failure {
         Failure::TimedOut(doing) => {
             line.push(b"timed out after ");
-            crate::duration::push(line, ms);
+            crate::text::duration::push(line, ms);
             line.push(b" while ").push(doing);
         }
-        Failure::Errno(errno) => crate::probe::push_errno(line, errno),
+        Failure::Errno(errno) => crate::engine::probe::push_errno(line, errno),
         Failure::Reason(text) => {
             line.push(text);
         }
@@ -167,7 +167,7 @@ pub fn push_failure(line: &mut Line, failure: Failure, ms: u64) {
 /// one (without a port; not an IP address), else `localhost`.
 pub fn server_name<'a>(headers: &[&'a [u8]]) -> &'a str {
     for &header in headers {
-        let Some((name, value)) = crate::request::split_header(header) else {
+        let Some((name, value)) = crate::proto::http::request::split_header(header) else {
             continue;
         };
         if !crate::bytes::eq_ignore_case(name, b"Host") {

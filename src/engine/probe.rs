@@ -3,15 +3,15 @@
 //! machine: connect (racing 127.0.0.1 and ::1 for `localhost`), send the
 //! request in one write, read until the answer is known.
 
-use crate::duration;
+use crate::cli::options::{MAX_TARGETS, Options};
+use crate::policy::loopback::{self, Host};
+use crate::policy::target::{Check, Endpoint, Target};
 #[cfg(feature = "grpc")]
-use crate::grpc::{self, GrpcCheck};
-use crate::line::Line;
-use crate::loopback::{self, Host};
-use crate::options::{MAX_TARGETS, Options};
-use crate::request;
-use crate::status_line::StatusLine;
-use crate::target::{Check, Endpoint, Target};
+use crate::proto::grpc::{self, GrpcCheck};
+use crate::proto::http::request;
+use crate::proto::http::status_line::StatusLine;
+use crate::text::duration;
+use crate::text::line::Line;
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::FileType;
@@ -158,7 +158,7 @@ impl Probe {
                 }
             }
             Endpoint::File(_) => {
-                let passed = crate::files::check(target.check, c_path, &mut self.reason);
+                let passed = crate::proto::file::check(target.check, c_path, &mut self.reason);
                 self.outcome = if passed { Outcome::Pass } else { Outcome::Fail };
             }
         }
@@ -271,11 +271,11 @@ impl Probe {
         // in `receive`.
         #[cfg(feature = "tls")]
         if target.check == Check::Https {
-            let sni = crate::tls::server_name(opts.headers());
-            return match crate::tls::exchange(fd.as_fd(), sni, &request[..len]) {
+            let sni = crate::proto::tls::server_name(opts.headers());
+            return match crate::proto::tls::exchange(fd.as_fd(), sni, &request[..len]) {
                 Ok(code) => self.on_status(code, opts),
                 Err(failure) => {
-                    crate::tls::push_failure(&mut self.reason, failure, opts.timeout_ms);
+                    crate::proto::tls::push_failure(&mut self.reason, failure, opts.timeout_ms);
                     self.fail(b"");
                 }
             };
@@ -432,7 +432,7 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             probes[i].start(&targets[i].1);
         }
     }
-    let sandbox = crate::seccomp::install();
+    let sandbox = crate::rt::seccomp::install();
     // Why the checks still pending stopped: the deadline passed after
     // `Ok(ms)`, or the timer or the poll failed.
     let stopped = 'checks: {
@@ -441,7 +441,7 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
             Err(e) => break 'checks Err(e),
         };
         #[cfg(feature = "tls")]
-        crate::tls::set_deadline(&timer);
+        crate::proto::tls::set_deadline(&timer);
         for i in 0..probes.len() {
             if !is_file(i) {
                 probes[i].start(&targets[i].1);
@@ -503,7 +503,11 @@ pub fn run_all(probes: &mut [Probe], opts: &Options) -> Result<(), Errno> {
 }
 
 /// Fails every probe still pending: timed out after `Ok(ms)`, or an error.
-fn fail_pending(probes: &mut [Probe], targets: &[crate::options::Named], why: Result<u64, Errno>) {
+fn fail_pending(
+    probes: &mut [Probe],
+    targets: &[crate::cli::options::Named],
+    why: Result<u64, Errno>,
+) {
     for (probe, (_, target)) in probes.iter_mut().zip(targets) {
         if probe.outcome != Outcome::Pending {
             continue;

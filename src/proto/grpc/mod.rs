@@ -8,9 +8,11 @@
 //! 65,535-byte windows. The HPACK dynamic table is off (size 0 in our
 //! SETTINGS), so nothing of one header block is kept for the next.
 
-use crate::hpack;
-use crate::line::Line;
-use crate::request::USER_AGENT;
+pub mod hpack;
+pub mod huffman;
+
+use crate::proto::http::request::USER_AGENT;
+use crate::text::line::Line;
 
 /// What to ask.
 pub struct Request<'a> {
@@ -167,18 +169,21 @@ pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
     w.write(PREFACE, PUT);
     if let Some(port) = req.port {
         w.byte(b':');
-        w.write(crate::line::decimal(port.into(), &mut room_for_digits), PUT);
+        w.write(
+            crate::text::line::decimal(port.into(), &mut room_for_digits),
+            PUT,
+        );
     }
     w.patch(AUTHORITY_AT, AUTHORITY_AT);
     w.write(&FIXED, PUT);
     // The value of `grpc-timeout`: milliseconds, at most 8 digits.
-    let digits = crate::line::decimal(req.timeout_ms, &mut room_for_digits);
+    let digits = crate::text::line::decimal(req.timeout_ms, &mut room_for_digits);
     w.byte(digits.len() as u8 + 1);
     w.write(digits, PUT);
     w.byte(b'm');
     for h in req.metadata {
         // `Name: value`, as for HTTP (where options checked them).
-        let (name, value) = crate::request::split_header(h).unwrap_or_default();
+        let (name, value) = crate::proto::http::request::split_header(h).unwrap_or_default();
         w.byte(0);
         w.write(name, NAME);
         w.write(value, VALUE);
@@ -515,7 +520,7 @@ impl GrpcCheck {
                 code = number(value);
             } else if grpc && name.len() == 12 && !value.is_empty() {
                 // Percent-escapes as sent; what is not printable, as `?`.
-                crate::output::push_printable(message.push(b": "), value);
+                crate::report::output::push_printable(message.push(b": "), value);
             }
         });
         if let Err(e) = decoded {
@@ -868,7 +873,7 @@ mod tests {
 
     #[test]
     fn huffman_coded_trailers() {
-        let enc = crate::huffman::tests::encode;
+        let enc = crate::proto::grpc::huffman::tests::encode;
         let mut block = Vec::new();
         for (name, value) in [
             (&b"grpc-status"[..], &b"5"[..]),
@@ -1176,7 +1181,7 @@ mod tests {
         let f = frames(&request(&[], b"", 0));
         assert_eq!(f[2], (DATA, END_STREAM, 1, vec![0, 0, 0, 0, 0]));
         // The longest deadline, a day, has 8 digits, as gRPC allows.
-        let f = frames(&request(&[], b"", crate::duration::MAX_MS));
+        let f = frames(&request(&[], b"", crate::text::duration::MAX_MS));
         let timeout = (0, "grpc-timeout".into(), "86400000m".into());
         assert_eq!(header_fields(&f[1].3).last(), Some(&timeout));
         // Long values and service names need multi-byte lengths.

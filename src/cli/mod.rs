@@ -1,0 +1,3 @@
+pub mod env;
+pub mod options;
+pub mod status_list;

@@ -1,0 +1,2 @@
+pub mod loopback;
+pub mod target;

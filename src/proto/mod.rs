@@ -1,0 +1,5 @@
+pub mod file;
+pub mod grpc;
+pub mod http;
+#[cfg(feature = "tls")]
+pub mod tls;
