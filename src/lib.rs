@@ -3,7 +3,6 @@
 //! are tested on the host; `main.rs` is only the entry point.
 #![cfg_attr(not(test), no_std)]
 
-pub mod bytes;
 pub mod cli;
 pub mod engine;
 pub mod policy;

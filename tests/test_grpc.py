@@ -49,28 +49,7 @@ from h2faults import (
     frame,
 )
 
-import functools  # noqa: E402
 import os  # noqa: E402
-
-# gRPC is in the `scratchprobe-grpc` build (cargo feature `grpc`) until it
-# fits the default binary's 16 KiB budget.
-GRPC_BIN = Path(
-    os.environ.get("SCRATCHPROBE_GRPC")
-    or ROOT / "target/grpc/x86_64-unknown-linux-musl/release/scratchprobe"
-).resolve()
-
-
-@pytest.fixture
-def probe():
-    """The shared `probe` fixture, on the gRPC build."""
-    return functools.partial(run_probe, binary=GRPC_BIN)
-
-
-def test_default_build_names_the_grpc_build():
-    for target in ("grpc://127.0.0.1:1", "grpc+unix:/nonexistent"):
-        r = run_probe(target, binary=BIN)
-        assert_fail(r, target, "this build has no gRPC: use scratchprobe-grpc")
-
 
 VENV_PY = ROOT / "target/venv/bin/python"
 PYTHON = str(VENV_PY if VENV_PY.exists() else sys.executable)

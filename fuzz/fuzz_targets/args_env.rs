@@ -16,12 +16,13 @@
 use libfuzzer_sys::fuzz_target;
 use scratchprobe::text::duration::MAX_MS;
 use scratchprobe::cli::env::{self, ExpandError};
-use scratchprobe::cli::options::{Command, MAX_HEADERS, MAX_TARGETS, NO_TARGET, Options};
-use scratchprobe::proto::http::request::{self, Request};
+use scratchprobe::cli::{self, ARENA, Command, MAX_HEADERS, MAX_TARGETS, Slots};
 use scratchprobe::policy::target::{self, Check};
+use scratchprobe::proto::http::request::{self, Request};
+use scratchprobe::text::line::Line;
 use scratchprobe_fuzz::{check_request, within};
 
-/// The probe takes at most this many arguments (`app::MAX_ARGS`).
+/// More arguments than any run needs.
 const MAX_ARGS: usize = 64;
 const GUARD: usize = 32;
 const FILL: u8 = 0xA5;
@@ -81,47 +82,42 @@ fuzz_target!(|data: &[u8]| {
         expanded.push(full);
     }
 
-    let argv: Vec<&[u8]> = expanded.iter().map(|a| &a[..]).collect();
-    // `parse` moves the headers to the front of the arguments it is given.
-    let mut parsed = argv.clone();
-    let mut targets = [NO_TARGET; MAX_TARGETS];
-    let mut opts = Options::new();
-    let mut why = scratchprobe::text::line::Line::new();
-    let Some(command) = opts.parse(&mut parsed, &mut targets, &mut why) else {
-        // A usage error is said in printable text that fits the line.
-        assert!(!why.is_empty());
-        assert!(why.as_bytes().iter().all(|&b| b == b' ' || b.is_ascii_graphic()));
-        return;
+    // The whole command line, as the probe reads it: options decided on the
+    // text as written, values and targets expanded.
+    let mut arena = vec![0u8; ARENA];
+    let mut slots = Slots::new();
+    let parsed = cli::parse(args.iter().copied(), environ.iter().copied(), &mut arena, &mut slots);
+    let plan = match parsed {
+        Ok(Command::Check(plan)) => plan,
+        Ok(_) => return,
+        Err(e) => {
+            // A usage error is said in printable text that fits the line.
+            let mut why = Line::new();
+            e.write(&mut why);
+            assert!(!why.is_empty());
+            assert!(why.as_bytes().iter().all(|&b| b == b' ' || b.is_ascii_graphic()));
+            return;
+        }
     };
-    if command != Command::Run {
-        return;
-    }
-    assert!(opts.targets().len() <= MAX_TARGETS && opts.headers().len() <= MAX_HEADERS);
-    assert!(
-        !opts.targets().is_empty() || opts.idle,
-        "a run with nothing to do"
-    );
-    assert!((1..=MAX_MS).contains(&opts.timeout_ms));
-    assert!(request::is_token(opts.method), "method {:?}", opts.method);
-    for h in opts.headers() {
+    assert!(plan.targets.len() <= MAX_TARGETS && plan.settings.headers.len() <= MAX_HEADERS);
+    assert!(!plan.targets.is_empty(), "a run with nothing to do");
+    assert!((1..=MAX_MS).contains(&plan.timeout_ms));
+    assert!(request::is_token(plan.settings.method), "method {:?}", plan.settings.method);
+    for h in plan.settings.headers {
         assert!(request::split_header(h).is_some(), "header {h:?}");
-        assert!(
-            argv.iter().any(|a| within(h, a)),
-            "header not from the arguments"
-        );
     }
-    for (text, t) in opts.targets() {
+    for (text, t) in plan.targets {
         assert!(
-            argv.iter()
-                .any(|a| a.as_ptr() == text.as_ptr() && a.len() == text.len())
+            expanded.iter().any(|e| &e[..] == *text),
+            "target {text:?} is no argument's expansion"
         );
         assert_eq!(target::parse(text), Ok(*t), "target {text:?}");
-        if matches!(t.check, Check::Http | Check::Https) {
+        if let Check::Http(http) = t.check {
             let req = Request {
-                method: opts.method,
-                path: t.path,
-                host_port: t.host_port,
-                headers: opts.headers(),
+                method: plan.settings.method,
+                path: http.path,
+                host_port: http.host_port,
+                headers: plan.settings.headers,
             };
             let mut out = vec![0u8; 1 << 16];
             let len = request::write(&mut out, &req).expect("request does not fit 64 KiB");

@@ -7,8 +7,18 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::proto::grpc::{GrpcCheck, Progress};
+use scratchprobe::policy::target::GrpcTarget;
+use scratchprobe::proto::grpc::GrpcCheck;
+use scratchprobe::proto::http::status_list::StatusList;
+use scratchprobe::proto::{REPLY_MAX, Reply, Settings, Step};
 use scratchprobe::text::line::Line;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Progress {
+    NeedMore,
+    Pass,
+    Fail,
+}
 
 struct Run {
     progress: Progress,
@@ -17,43 +27,67 @@ struct Run {
     replies: Vec<Vec<u8>>,
 }
 
+/// The progress and the reason's text of a step.
+fn said(step: Step) -> (Progress, Vec<u8>) {
+    let mut line = Line::new();
+    let progress = match step {
+        Step::More => Progress::NeedMore,
+        Step::Pass(reason) => {
+            reason.write(&mut line);
+            Progress::Pass
+        }
+        Step::Fail(reason) => {
+            reason.write(&mut line);
+            Progress::Fail
+        }
+    };
+    (progress, line.as_bytes().to_vec())
+}
+
 fn run(pieces: &[&[u8]]) -> Run {
-    let mut check = GrpcCheck::new();
-    let mut reason = Line::new();
+    let target = GrpcTarget {
+        service: b"",
+        port: Some(50051),
+    };
+    let settings = Settings {
+        method: b"GET",
+        headers: &[],
+        statuses: StatusList::DEFAULT,
+        timeout_ms: 2000,
+    };
+    let mut check = GrpcCheck::new(&target, &settings);
     let mut replies = Vec::new();
     let mut progress = Progress::NeedMore;
+    let mut reason = Vec::new();
     for piece in pieces {
-        progress = check.feed(piece, &mut reason);
-        replies.extend(frames(check.reply()));
+        let mut reply = Reply::new();
+        (progress, reason) = said(check.feed(piece, &mut reply));
+        replies.extend(frames(reply.as_slice()));
         let _ = check.phase();
+        if progress != Progress::NeedMore {
+            break;
+        }
     }
-    // Decided: further input is ignored.
     if progress != Progress::NeedMore {
-        let before = reason.as_bytes().to_vec();
-        let again = check.feed(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00trailing", &mut reason);
-        assert_eq!(again, progress, "decision changed by more input");
-        assert_eq!(
-            reason.as_bytes(),
-            &before[..],
-            "reason changed after the decision"
-        );
-        assert!(check.reply().is_empty(), "replied after the decision");
+        // Decided: further input is ignored.
+        let mut reply = Reply::new();
+        let again = check.feed(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00trailing", &mut reply);
+        assert_eq!(again, Step::More, "more input after the decision");
+        assert!(reply.as_slice().is_empty(), "replied after the decision");
     } else {
-        let mut closed = Line::new();
-        check.closed(&mut closed);
-        assert!(!closed.is_empty());
+        let (closed, why) = said(check.closed());
+        assert_eq!(closed, Progress::Fail);
+        assert!(!why.is_empty());
     }
     Run {
         progress,
-        reason: reason.as_bytes().to_vec(),
+        reason,
         replies,
     }
 }
 
-/// Splits one `feed`'s reply into frames, asserting each is a SETTINGS ACK
-/// or a PING ACK.
 fn frames(mut reply: &[u8]) -> Vec<Vec<u8>> {
-    assert!(reply.len() <= scratchprobe::proto::grpc::REPLY_MAX);
+    assert!(reply.len() <= REPLY_MAX);
     let mut out = Vec::new();
     while !reply.is_empty() {
         let len = match reply {
@@ -75,13 +109,8 @@ fuzz_target!(|data: &[u8]| {
 
     let whole = run(&[input]);
     match whole.progress {
-        Progress::NeedMore | Progress::Pass => {
-            assert!(
-                whole.reason.is_empty(),
-                "reason without a failure: {:?}",
-                whole.reason
-            )
-        }
+        Progress::NeedMore => assert!(whole.reason.is_empty()),
+        Progress::Pass => assert_eq!(whole.reason, b"SERVING"),
         Progress::Fail => assert!(!whole.reason.is_empty(), "failure without a reason"),
     }
     assert!(

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::cli::options::MAX_HEADERS;
+use scratchprobe::cli::MAX_HEADERS;
 use scratchprobe::proto::http::request::{self, Request};
 use scratchprobe_fuzz::check_request;
 

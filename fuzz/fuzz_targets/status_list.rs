@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::cli::status_list::{MAX_RANGES, StatusList};
+use scratchprobe::proto::http::status_list::{MAX_RANGES, StatusList};
 
 fuzz_target!(|text: &[u8]| {
     let fast = StatusList::parse(text);

@@ -7,7 +7,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use scratchprobe::policy::loopback::Host;
-use scratchprobe::policy::target::{self, Check, Endpoint, TargetError, UNIX_PATH_MAX};
+use scratchprobe::policy::target::{self, Check, Endpoint, UNIX_PATH_MAX};
+use scratchprobe::report::TargetError;
 use scratchprobe_fuzz::within;
 
 fuzz_target!(|text: &[u8]| {
@@ -19,16 +20,18 @@ fuzz_target!(|text: &[u8]| {
             assert!(within(host, text), "refused host text not from the input");
             return;
         }
-        Err(TargetError::Invalid(why)) => {
-            assert!(!why.is_empty());
-            return;
-        }
+        Err(_) => return,
     };
-    assert!(within(t.path, text), "path not from the input");
+    // What goes on the wire: printable ASCII only, from the input.
+    let wire = match t.check {
+        Check::Http(http) => http.path,
+        Check::Grpc(grpc) => grpc.service,
+        Check::Connect | Check::File(_) => b"",
+    };
+    assert!(wire.is_empty() || within(wire, text), "path not from the input");
     assert!(
-        t.path.iter().all(|b| b.is_ascii_graphic()),
-        "accepted path with a non-printable byte or a space: {:?}",
-        t.path
+        wire.iter().all(|b| b.is_ascii_graphic()),
+        "accepted path with a non-printable byte or a space: {wire:?}"
     );
     match t.endpoint {
         Endpoint::Inet(host, port) => {
@@ -36,39 +39,37 @@ fuzz_target!(|text: &[u8]| {
             if let Host::V4(ip) = host {
                 assert_eq!(ip[0], 127, "accepted non-loopback {ip:?} from {text:?}");
             }
-            let scheme_default = match t.check {
-                Check::Http => Some(80),
-                Check::Https => Some(443),
-                Check::Connect | Check::Grpc => None,
+            match t.check {
+                Check::Http(http) => {
+                    let default = if http.tls { 443 } else { 80 };
+                    assert_eq!(http.host_port, (port != default).then_some(port), "Host: port");
+                    whatwg_agrees(text, port);
+                }
+                Check::Grpc(grpc) => assert_eq!(grpc.port, Some(port)),
+                Check::Connect => {}
                 other => panic!("{other:?} with an Inet endpoint"),
-            };
-            assert_eq!(
-                t.host_port,
-                (Some(port) != scheme_default).then_some(port),
-                "Host: port"
-            );
-            if matches!(t.check, Check::Http | Check::Https) {
-                whatwg_agrees(text, port);
             }
         }
         Endpoint::Unix(socket) => {
-            assert!(matches!(
-                t.check,
-                Check::Connect | Check::Http | Check::Grpc
-            ));
+            assert!(!matches!(t.check, Check::File(_)));
+            if let Check::Http(http) = t.check {
+                assert!(!http.tls && http.host_port.is_none());
+            }
+            if let Check::Grpc(grpc) = t.check {
+                assert_eq!(grpc.port, None);
+            }
             assert!(within(socket, text));
             assert!(!socket.is_empty() && socket != b"@" && socket.len() <= UNIX_PATH_MAX);
             assert!(!socket.contains(&0), "NUL in socket path");
-            assert_eq!(t.host_port, None);
         }
         Endpoint::File(path) => {
             assert!(text.starts_with(b"file:"));
+            assert!(matches!(t.check, Check::File(_)));
             assert!(within(path, text));
             assert!(
                 !path.is_empty() && !path.contains(&0),
                 "bad file path {path:?}"
             );
-            assert!(t.path.is_empty());
         }
     }
 });

@@ -2,7 +2,7 @@
 //! addresses a connected socket may have. Nothing here resolves names; a host
 //! is either one of a few fixed spellings or refused.
 
-use crate::bytes;
+use rustix::net::{AddressFamily, SocketAddrAny, SocketAddrV4, SocketAddrV6};
 
 /// Where a host text says to connect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,43 +53,61 @@ pub fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
     (parts == 4).then_some(addr.to_be_bytes())
 }
 
-/// Applies the loopback rule to a host as written in a target (IPv6 inside
-/// brackets, in one of three spellings: `[::1]`, `[::]`, `[::ffff:IPv4]`).
-/// `None` means refused.
-// Out of line on x86_64, inlined on aarch64: measured smaller on each.
-#[cfg_attr(target_arch = "x86_64", inline(never))]
+/// Applies the loopback rule to a host as written in a target: empty,
+/// `localhost` (any case), a strict dotted quad in 127.0.0.0/8 or `0.0.0.0`,
+/// or one of three bracketed IPv6 spellings: `[::1]`, `[::]`,
+/// `[::ffff:127.x.y.z]`. `None` means refused. Other spellings of loopback
+/// (`127.1`, `[0:0:0:0:0:0:0:1]`) are refused too: a host is one of these
+/// texts, so that no other parser could read it as another address.
 pub fn parse_host(text: &[u8]) -> Option<Host> {
-    // `localhost` in any case: `| 0x20` folds exactly the letters it has.
-    let localhost = text.len() == 9 && text.iter().zip(b"localhost").all(|(x, y)| x | 0x20 == *y);
-    if text.is_empty() || localhost {
+    if text.is_empty() || text.eq_ignore_ascii_case(b"localhost") {
         return Some(Host::Both);
     }
-    let mut v4 = text;
     if let [b'[', inner @ .., b']'] = text {
-        // The inner text with its `]`, against the three spellings.
-        match bytes::prefix_in(b"::ffff:\0::1]\0::]\0", &text[1..]) {
-            (0, _) => v4 = inner.get(7..)?,
-            (_, len) if len == inner.len() + 1 => return Some(Host::V6Loopback),
-            _ => return None,
-        }
+        return match inner {
+            b"::1" | b"::" => Some(Host::V6Loopback),
+            [b':', b':', b'f', b'f', b'f', b'f', b':', v4 @ ..] => parse_ipv4(v4)
+                .filter(|ip| is_loopback_v4(*ip))
+                .map(Host::V4),
+            _ => None,
+        };
     }
-    let ip = parse_ipv4(v4)?;
-    // `0.0.0.0` (not inside brackets) means 127.0.0.1.
-    if u32::from_ne_bytes(ip) == 0 && v4.len() == text.len() {
-        return Some(Host::V4([127, 0, 0, 1]));
+    match parse_ipv4(text)? {
+        // The bind-all address: connected to as 127.0.0.1.
+        [0, 0, 0, 0] => Some(Host::V4([127, 0, 0, 1])),
+        ip => is_loopback_v4(ip).then_some(Host::V4(ip)),
     }
-    (ip[0] == 127).then_some(Host::V4(ip))
 }
 
-/// True for a connected peer's IPv4 address in 127.0.0.0/8.
+/// The peer check, after connect: true for the address of a connected
+/// socket's peer that is loopback (127.0.0.0/8, `::1`, `::ffff:127.x.y.z`) or
+/// a Unix socket. Whatever the target said, a connection that ends anywhere
+/// else is dropped before a byte is sent.
+pub fn peer_is_loopback(peer: &SocketAddrAny) -> bool {
+    match peer.address_family() {
+        AddressFamily::INET => {
+            SocketAddrV4::try_from(peer.clone()).is_ok_and(|a| is_loopback_v4(a.ip().octets()))
+        }
+        AddressFamily::INET6 => {
+            SocketAddrV6::try_from(peer.clone()).is_ok_and(|a| is_loopback_v6(a.ip().octets()))
+        }
+        AddressFamily::UNIX => true,
+        _ => false,
+    }
+}
+
+/// True for an IPv4 address in 127.0.0.0/8.
 pub fn is_loopback_v4(ip: [u8; 4]) -> bool {
     ip[0] == 127
 }
 
-/// True for a connected peer's IPv6 address `::1` or `::ffff:127.x.y.z`.
+/// True for the IPv6 address `::1` or `::ffff:127.x.y.z`.
 pub fn is_loopback_v6(ip: [u8; 16]) -> bool {
-    let ip = u128::from_be_bytes(ip);
-    ip == 1 || ip >> 24 == 0x00ff_ff7f
+    match ip {
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1] => true,
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d] => is_loopback_v4([a, b, c, d]),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

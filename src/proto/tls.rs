@@ -13,61 +13,64 @@
 //! targets' sockets waiting meanwhile (they are still under the one deadline,
 //! which the exchange watches too): about 2 ms for a loopback handshake.
 
+use crate::proto::Step;
+use crate::proto::http::HttpCheck;
 use crate::proto::http::status_line::StatusLine;
-use crate::text::line::Line;
-use core::sync::atomic::{AtomicI32, Ordering};
+use crate::report::{Phase, Reason};
 use embedded_io::{ErrorKind, ErrorType, Read, Write};
 use embedded_tls::alert::AlertDescription;
 use embedded_tls::blocking::{
     Aes128GcmSha256, CryptoProvider, TlsConfig, TlsConnection, TlsContext, TlsError,
 };
 use rustix::event::{PollFd, PollFlags, poll};
-use rustix::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags};
-
-/// The run's deadline timer fd (readable once expired), set by `run_all`
-/// before any socket exists and valid until it returns: the exchange, which
-/// only runs inside `run_all`, polls it beside the socket.
-static DEADLINE: AtomicI32 = AtomicI32::new(-1);
-
-/// Records the run's deadline timer for the exchanges to come.
-pub fn set_deadline(timer: &OwnedFd) {
-    DEADLINE.store(timer.as_raw_fd(), Ordering::Relaxed);
-}
-
-/// Why an exchange failed.
-pub enum Failure {
-    /// The deadline passed; the text says what was being done.
-    TimedOut(&'static [u8]),
-    /// A socket error.
-    Errno(Errno),
-    /// Anything else, said in a few words.
-    Reason(&'static [u8]),
-    /// A TLS alert the server sent, by its number, that has no text here.
-    Alert(u8),
-}
 
 /// One record of the largest size a server may send (2^14 bytes of plaintext
 /// and the most overhead TLS allows).
 const READ_BUF: usize = 16_640;
 /// Our records: the ClientHello, or the request (`REQUEST_MAX`) in one record.
-const WRITE_BUF: usize = crate::engine::probe::REQUEST_MAX + 512;
+const WRITE_BUF: usize = crate::engine::REQUEST_MAX + 512;
 
-/// Does the TLS handshake on the connected, non-blocking socket `fd`, sends
-/// `request` and reads up to the status code, which it returns. `sni` is the
-/// server name to send.
-pub fn exchange(fd: BorrowedFd, sni: &str, request: &[u8]) -> Result<u16, Failure> {
+/// Does the TLS handshake on the connected, non-blocking `socket`, sends
+/// `request` and reads up to the status line, which `http` judges; gives up
+/// when the `deadline` timer expires. The server name sent is taken from the
+/// `-H Host:` header when there is one.
+pub fn exchange(
+    socket: BorrowedFd,
+    deadline: BorrowedFd,
+    http: &HttpCheck,
+    request: &[u8],
+) -> Step<'static> {
+    let sni = server_name(http.headers());
+    match exchange_for_status(socket, deadline, sni, request) {
+        Ok(code) => http.verdict(code),
+        Err(Reason::TimedOut { phase, .. }) => Step::Fail(Reason::TimedOut {
+            after_ms: http.timeout_ms,
+            phase,
+        }),
+        Err(reason) => Step::Fail(reason),
+    }
+}
+
+/// The exchange, to the status code; a timeout's `after_ms` is filled in by
+/// the caller.
+fn exchange_for_status(
+    fd: BorrowedFd,
+    timer: BorrowedFd,
+    sni: &str,
+    request: &[u8],
+) -> Result<u16, Reason<'static>> {
     // Handshake records go out at once, not held back waiting for an ACK.
     let _ = rustix::net::sockopt::set_tcp_nodelay(fd, true);
     // Fails here, with a reason, where getrandom is not to be had; later
     // calls cannot fail then.
     let mut probe = [0u8; 1];
-    fill(&mut probe).map_err(Failure::Errno)?;
+    fill(&mut probe).map_err(Reason::Os)?;
     let mut socket = Socket {
         fd,
-        // SAFETY: `run_all` keeps the timer open while any exchange runs.
-        timer: unsafe { BorrowedFd::borrow_raw(DEADLINE.load(Ordering::Relaxed)) },
+        timer,
         error: None,
         timed_out: false,
         closed: false,
@@ -75,37 +78,34 @@ pub fn exchange(fd: BorrowedFd, sni: &str, request: &[u8]) -> Result<u16, Failur
     };
     let mut opened = false;
     let result = talk(&mut socket, sni, request, &mut opened);
-    let doing: &'static [u8] = if opened {
-        b"waiting for the status line"
-    } else {
-        b"doing the TLS handshake"
-    };
     result.map_err(|e| {
         if socket.timed_out {
-            return Failure::TimedOut(doing);
+            let phase = if opened {
+                Phase::StatusLine
+            } else {
+                Phase::TlsHandshake
+            };
+            return Reason::TimedOut { after_ms: 0, phase };
         }
         if let Some(errno) = socket.error {
-            return Failure::Errno(errno);
+            return Reason::Os(errno);
         }
         // Anything but a TLS handshake or alert record first: no TLS there.
         if !matches!(socket.first, None | Some(0x15 | 0x16)) {
-            return Failure::Reason(b"not a TLS server");
+            return Reason::NotTls;
         }
         match e {
             Some(TlsError::HandshakeAborted(_, AlertDescription::ProtocolVersion)) => {
-                Failure::Reason(b"server does not offer TLS 1.3")
+                Reason::NoTls13
             }
             Some(TlsError::HandshakeAborted(_, AlertDescription::HandshakeFailure)) => {
-                Failure::Reason(b"no cipher suite or group in common (client: AES-128-GCM, P-256)")
+                Reason::NoCommonParameters
             }
-            Some(TlsError::HandshakeAborted(_, alert)) => Failure::Alert(alert as u8),
-            None => Failure::Reason(b"malformed status line"),
-            Some(_) if socket.closed || opened => Failure::Reason(if opened {
-                b"connection closed before the status line"
-            } else {
-                b"connection closed during the TLS handshake"
-            }),
-            Some(_) => Failure::Reason(b"TLS handshake failed"),
+            Some(TlsError::HandshakeAborted(_, alert)) => Reason::TlsAlert(alert as u8),
+            None => Reason::MalformedStatusLine,
+            Some(_) if opened => Reason::ClosedBeforeStatusLine,
+            Some(_) if socket.closed => Reason::ClosedDuringTlsHandshake,
+            Some(_) => Reason::TlsHandshakeFailed,
         }
     })
 }
@@ -143,26 +143,6 @@ fn talk(
     }
 }
 
-/// Appends the reason for `failure` to `line`; `ms` is the run's deadline.
-pub fn push_failure(line: &mut Line, failure: Failure, ms: u64) {
-    match failure {
-        Failure::TimedOut(doing) => {
-            line.push(b"timed out after ");
-            crate::text::duration::push(line, ms);
-            line.push(b" while ").push(doing);
-        }
-        Failure::Errno(errno) => crate::engine::probe::push_errno(line, errno),
-        Failure::Reason(text) => {
-            line.push(text);
-        }
-        Failure::Alert(code) => {
-            line.push(b"TLS alert ")
-                .push_u64(u64::from(code))
-                .push(b" from the server");
-        }
-    }
-}
-
 /// The server name to send: the `Host` header's host when `-H Host:` names
 /// one (without a port; not an IP address), else `localhost`.
 pub fn server_name<'a>(headers: &[&'a [u8]]) -> &'a str {
@@ -170,7 +150,7 @@ pub fn server_name<'a>(headers: &[&'a [u8]]) -> &'a str {
         let Some((name, value)) = crate::proto::http::request::split_header(header) else {
             continue;
         };
-        if !crate::bytes::eq_ignore_case(name, b"Host") {
+        if !name.eq_ignore_ascii_case(b"Host") {
             continue;
         }
         let host = match value.iter().position(|&b| b == b':') {
@@ -179,9 +159,11 @@ pub fn server_name<'a>(headers: &[&'a [u8]]) -> &'a str {
         };
         // A name, not an IP literal (RFC 6066 allows no addresses in SNI).
         let name = host.iter().any(|b| !b.is_ascii_digit() && *b != b'.');
-        if name && host.iter().all(|&b| b.is_ascii_graphic() && b != b'[') {
-            // SAFETY: checked to be ASCII.
-            return unsafe { core::str::from_utf8_unchecked(host) };
+        if name
+            && host.iter().all(|&b| b.is_ascii_graphic() && b != b'[')
+            && let Ok(host) = core::str::from_utf8(host)
+        {
+            return host;
         }
     }
     "localhost"
@@ -296,7 +278,8 @@ impl rand_core::RngCore for Rng {
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {
         // `exchange` checked that getrandom works; should it fail after all,
-        // the panic handler exits 1.
+        // the probe exits 1 (a panic is a trap that `rt::signals` turns into
+        // exit 1).
         if fill(dest).is_err() {
             panic!();
         }

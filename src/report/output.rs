@@ -1,21 +1,35 @@
-//! Writing to stdout and stderr, and the one-line messages.
+//! Writing lines to standard output and standard error.
 
 use crate::text::line::{LINE_MAX, Line};
 use rustix::fd::BorrowedFd;
 
-/// Standard output.
-pub const STDOUT: i32 = 1;
-/// Standard error.
-pub const STDERR: i32 = 2;
+/// Where a line goes: results of passing targets (`-v`), help and version on
+/// standard output; failures and usage errors on standard error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
 
-/// Writes all of `bytes` to `fd` with [`write(2)`]; errors are ignored, since
-/// a probe with a closed or full stderr must still exit with its status.
+impl Stream {
+    fn fd(self) -> i32 {
+        match self {
+            Stream::Stdout => 1,
+            Stream::Stderr => 2,
+        }
+    }
+}
+
+/// Writes all of `bytes` to `stream` with [`write(2)`], retrying after a
+/// signal. Errors are ignored: a probe whose stderr is closed or full must
+/// still exit with its status.
 ///
 /// [`write(2)`]: https://man7.org/linux/man-pages/man2/write.2.html
-pub fn write_all(fd: i32, mut bytes: &[u8]) {
-    // SAFETY: fds 0-2 are open for the whole life of the process, or writes
-    // to them fail with EBADF, which is ignored.
-    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+pub fn write_all(stream: Stream, mut bytes: &[u8]) {
+    // SAFETY: fds 1 and 2 are used for the whole life of the process and
+    // never closed by it; when the parent left one closed, the write fails
+    // with EBADF, which is ignored.
+    let fd = unsafe { BorrowedFd::borrow_raw(stream.fd()) };
     while !bytes.is_empty() {
         match rustix::io::write(fd, bytes) {
             Ok(n) if n > 0 => bytes = &bytes[n..],
@@ -25,35 +39,10 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) {
     }
 }
 
-/// The longest part of a target's text a message repeats.
-const TARGET_SHOWN: usize = 96;
-
-/// What every message line starts with.
-pub const PREFIX: &[u8] = b"scratchprobe: ";
-
-/// Appends a target's text and `: `, cut with `...` when long so that the
-/// reason after it still fits the line.
-pub fn push_target(line: &mut Line, text: &[u8]) {
-    push_printable(line, &text[..text.len().min(TARGET_SHOWN)]);
-    if text.len() > TARGET_SHOWN {
-        line.push(b"...");
-    }
-    line.push(b": ");
-}
-
-/// Appends `text` with every byte outside printable ASCII replaced by `?`,
-/// so that nothing a target or a server says can drive a terminal.
-#[inline(never)]
-pub fn push_printable(line: &mut Line, text: &[u8]) {
-    for &b in text {
-        line.push(&[if (b' '..=b'~').contains(&b) { b } else { b'?' }]);
-    }
-}
-
-/// Ends `line` with a newline (the last byte is given up if it is full) and
-/// writes it to `fd` in one write.
-pub fn emit(fd: i32, line: &mut Line) {
+/// Ends `line` with a newline (giving up its last byte if it is full) and
+/// writes it in one write, so that lines from one run never interleave.
+pub fn emit(stream: Stream, line: &mut Line) {
     line.truncate(LINE_MAX - 1);
     line.push(b"\n");
-    write_all(fd, line.as_bytes());
+    write_all(stream, line.as_bytes());
 }

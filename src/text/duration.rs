@@ -67,9 +67,9 @@ pub fn parse_ms(text: &[u8]) -> Option<u64> {
 /// Appends a duration the short way: `2s`, `90s`, `250ms`, `1500ms`.
 pub fn push(line: &mut Line, ms: u64) {
     if ms.is_multiple_of(1000) {
-        line.push_u64(ms / 1000).push(b"s");
+        line.push_decimal(ms / 1000).push(b"s");
     } else {
-        line.push_u64(ms).push(b"ms");
+        line.push_decimal(ms).push(b"ms");
     }
 }
 

@@ -1,19 +1,15 @@
 //! A fixed-capacity byte line: how every message is assembled without an
-//! allocator. Pushing past the capacity silently truncates, so no message can
-//! overflow its buffer or the 200-byte output limit.
+//! allocator. Pushing past the capacity keeps what fits, so that no message
+//! can overflow its buffer or the contract's 200-byte line.
 
-/// Capacity of one output line, newline included; the spec caps lines at 200.
+/// The most bytes one output line holds, its newline included: the contract
+/// says every line is under 200 bytes.
 pub const LINE_MAX: usize = 199;
 
-/// A byte string of at most `LINE_MAX` bytes, built by appending.
-// C layout, `len` first: it is then at a small offset, which x86_64
-// instructions encode in one byte instead of four.
-#[repr(C)]
+/// A byte string of at most [`LINE_MAX`] bytes, built by appending.
 pub struct Line {
-    len: u8,
-    /// Room for any `u8` length, so that indexing with `len` needs no bounds
-    /// check (less code); only the first `LINE_MAX` bytes are ever used.
-    buf: [u8; 256],
+    buf: [u8; LINE_MAX],
+    len: usize,
 }
 
 impl Default for Line {
@@ -26,31 +22,42 @@ impl Line {
     /// An empty line.
     pub const fn new() -> Self {
         Self {
+            buf: [0; LINE_MAX],
             len: 0,
-            buf: [0; 256],
         }
     }
 
     /// Appends `bytes`, keeping what fits.
+    // Never inlined: with a constant text inlined, the compiler spells the
+    // text out as store instructions, several times its size.
+    #[inline(never)]
     pub fn push(&mut self, bytes: &[u8]) -> &mut Self {
-        for &b in bytes {
-            if usize::from(self.len) == LINE_MAX {
-                break;
-            }
-            self.buf[usize::from(self.len)] = b;
-            self.len += 1;
+        let room = &mut self.buf[self.len..];
+        let n = bytes.len().min(room.len());
+        room[..n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+        self
+    }
+
+    /// Appends `text` with every byte outside printable ASCII shown as `?`,
+    /// so that nothing a target or a server says can drive a terminal or
+    /// split the line.
+    pub fn push_printable(&mut self, text: &[u8]) -> &mut Self {
+        for &b in text {
+            let shown = if (b' '..=b'~').contains(&b) { b } else { b'?' };
+            self.push(&[shown]);
         }
         self
     }
 
     /// Appends `n` in decimal.
-    pub fn push_u64(&mut self, n: u64) -> &mut Self {
-        self.push(decimal(n, &mut [0; 20]))
+    pub fn push_decimal(&mut self, n: u64) -> &mut Self {
+        self.push(super::decimal(n, &mut [0; 20]))
     }
 
     /// Bytes pushed so far.
     pub fn len(&self) -> usize {
-        usize::from(self.len)
+        self.len
     }
 
     /// True when nothing has been pushed.
@@ -58,31 +65,15 @@ impl Line {
         self.len == 0
     }
 
-    /// Drops everything after the first `len` bytes.
+    /// Keeps the first `len` bytes.
     pub fn truncate(&mut self, len: usize) {
-        if len < self.len() {
-            self.len = len as u8;
-        }
+        self.len = self.len.min(len);
     }
 
     /// The line's bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..usize::from(self.len)]
+        &self.buf[..self.len]
     }
-}
-
-/// `n` in decimal, written at the end of `digits`: the one integer formatter.
-pub fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &digits[i..]
 }
 
 #[cfg(test)]
@@ -92,19 +83,30 @@ mod tests {
     #[test]
     fn pushes_text_and_numbers() {
         let mut line = Line::new();
-        line.push(b"HTTP ").push_u64(503);
+        line.push(b"HTTP ").push_decimal(503);
         assert_eq!(line.as_bytes(), b"HTTP 503");
         let mut zero = Line::new();
-        zero.push_u64(0).push(b"/").push_u64(u64::MAX);
+        zero.push_decimal(0).push(b"/").push_decimal(u64::MAX);
         assert_eq!(zero.as_bytes(), b"0/18446744073709551615");
     }
 
     #[test]
-    fn truncates_at_capacity() {
+    fn shows_only_printable_ascii() {
+        let mut line = Line::new();
+        line.push_printable(b"a\r\nb\x1b[0m\xc3\xa9~ ");
+        assert_eq!(line.as_bytes(), b"a??b?[0m??~ ");
+    }
+
+    #[test]
+    fn keeps_what_fits() {
         let mut line = Line::new();
         for _ in 0..100 {
             line.push(b"abc");
         }
         assert_eq!(line.len(), LINE_MAX);
+        line.truncate(3);
+        assert_eq!(line.as_bytes(), b"abc");
+        line.truncate(10);
+        assert_eq!(line.as_bytes(), b"abc");
     }
 }

@@ -1,116 +1,230 @@
-//! HPACK (RFC 7541) header block decoding for one gRPC response, without a
-//! dynamic table: our SETTINGS set its size to 0.
+//! HPACK (RFC 7541) for one gRPC exchange, without a dynamic table: our
+//! SETTINGS set its size to 0, so every header block stands alone.
 //!
-//! Only `:status` (static entries 8 to 14) has its value from the static
-//! table: no other static entry matters to a health check, and the full
-//! table would cost ~700 bytes. Static names reach the caller as the bare
-//! index.
+//! Decoding hands each field to the caller with its name as a static-table
+//! index or a literal. Of the static table's values only `:status`'s (entries
+//! 8 to 14) are kept: no other static value matters to a health check.
+//! Encoding writes the few representations our request uses, without
+//! Huffman coding.
 
 use crate::proto::grpc::huffman;
+use crate::text::Writer;
 
-/// The server referenced or resized a dynamic table we said has size 0. The
-/// errors are numbers of reasons in `grpc`'s table of them: this one is
-/// "HPACK dynamic table used".
-pub const DYNAMIC: u32 = 24;
-/// Any other decoding error (RFC 7541's COMPRESSION_ERROR, a connection
-/// error of HTTP/2): "HTTP/2 protocol error".
-pub const MALFORMED: u32 = 20;
-
-/// Capacity for a name: longer ones are cut, which is safe because every
-/// name we compare is shorter.
-const NAME_MAX: usize = 32;
-/// Capacity for a value: enough for a `grpc-message` in a 200-byte line;
-/// longer values are cut.
-pub const VALUE_MAX: usize = 160;
-/// Room the caller lends `decode` for decoded names and values.
-pub const SCRATCH: usize = NAME_MAX + VALUE_MAX;
-
-/// The values of static entries 8 to 14, all `:status`.
-const STATUSES: &[u8; 21] = b"200204206304400404500";
-
-/// Receives each decoded header: static index, name, value (see `decode`).
-/// A `dyn`: one copy of the decoder, whoever calls it.
-pub type OnField<'a> = &'a mut dyn FnMut(usize, &[u8], &[u8]);
-
-/// `decode_in` with room of its own.
-pub fn decode(b: &[u8], field: OnField) -> Result<(), u32> {
-    decode_in(b, &mut [0; SCRATCH], field)
+/// Why a header block could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HpackError {
+    /// The server referenced or resized a dynamic table we said has size 0.
+    DynamicTable,
+    /// Anything else: RFC 7541's COMPRESSION_ERROR.
+    Malformed,
 }
 
-/// Decodes a complete header block, calling `field(index, name, value)` for
-/// each header: `index` is the static table index the name came from (0 for
-/// a literal name; then `name` is the name, else it is empty), and `value`
-/// is empty for fully indexed fields other than `:status`. A table size
-/// update to 0 is reported as index 0 with an empty name, as is the invalid
-/// indexed field 0: one path less, and callers ignore both. Plain strings are
-/// not copied; Huffman-coded ones are decoded into `scratch`.
-pub fn decode_in(mut b: &[u8], scratch: &mut [u8; SCRATCH], field: OnField) -> Result<(), u32> {
+/// A field's name: an index into the static table, or a literal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Name<'a> {
+    Static(usize),
+    Literal(&'a [u8]),
+}
+
+impl Name<'_> {
+    /// True for `:status`: static entries 8 to 14, or the literal name.
+    pub fn is_status(&self) -> bool {
+        match *self {
+            Name::Static(index) => STATUS_ENTRIES.contains(&index),
+            Name::Literal(name) => name == b":status",
+        }
+    }
+}
+
+/// One decoded header field. `value` is empty for an indexed field other
+/// than `:status`; a table size update reaches the caller as static index 0
+/// with an empty value (nothing to do with it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field<'a> {
+    pub name: Name<'a>,
+    pub value: &'a [u8],
+}
+
+/// Static entries 8 to 14 are `:status` with these values (RFC 7541 A).
+const STATUS_ENTRIES: core::ops::RangeInclusive<usize> = 8..=14;
+const STATUS_VALUES: [&[u8]; 7] = [b"200", b"204", b"206", b"304", b"400", b"404", b"500"];
+/// The last static entry; indices above it are the dynamic table's.
+const STATIC_LAST: usize = 61;
+
+/// The most of a name that is kept: longer names are cut, which is safe
+/// because every name we compare is shorter.
+const NAME_MAX: usize = 32;
+/// The most of a value that is kept: enough for a `grpc-message` in a
+/// 200-byte line; longer values are cut.
+pub const VALUE_MAX: usize = 160;
+/// Room the caller lends `decode` for Huffman-decoded names and values.
+pub const SCRATCH: usize = NAME_MAX + VALUE_MAX;
+
+/// Receives each decoded field (a `dyn`: one copy of the decoder, whoever
+/// calls it).
+pub type OnField<'f> = &'f mut dyn FnMut(Field<'_>);
+
+/// Decodes a complete header block, calling `on_field` for each field.
+/// Plain strings are passed as they are in `block`; Huffman-coded ones are
+/// decoded into `scratch`.
+pub fn decode(
+    mut block: &[u8],
+    scratch: &mut [u8; SCRATCH],
+    on_field: OnField,
+) -> Result<(), HpackError> {
     let (name_buf, value_buf) = scratch.split_at_mut(NAME_MAX);
-    while let Some(&first) = b.first() {
-        // The representation's prefix size: 7 bits for an indexed field
-        // (1xxxxxxx), 6 for a literal with incremental indexing (01xxxxxx,
-        // not stored), 5 for a table size update (001xxxxx), 4 for a literal
-        // without indexing or never indexed (000xxxxx). Literals have even
-        // prefixes.
-        let bits = 7 - first.leading_zeros().min(3);
-        let index = int(&mut b, bits).ok_or(MALFORMED)?;
-        // A table size update (5 bits) to 0, as our SETTINGS_HEADER_TABLE_SIZE
-        // said, is all we allow; it goes on as index 0.
-        if index > 61 || bits == 5 && index != 0 {
-            return Err(DYNAMIC);
-        }
-        // Static entries 8 to 14: `:status` with the value at `status`.
-        let status = index.wrapping_sub(8);
-        let mut name: &[u8] = b"";
-        let mut value: &[u8] = b"";
-        if bits % 2 == 0 {
-            // A literal: a new name if the index is 0, then the value.
-            if index == 0 {
-                name = string(&mut b, name_buf).ok_or(MALFORMED)?;
+    while let Some(&first) = block.first() {
+        match Representation::of(first) {
+            Representation::Indexed => {
+                let index = integer(&mut block, 7)?;
+                let value = match index.checked_sub(*STATUS_ENTRIES.start()) {
+                    Some(i) if STATUS_ENTRIES.contains(&index) => STATUS_VALUES[i],
+                    _ => b"",
+                };
+                // Index 0 is not valid, but harmless: passed on, ignored.
+                on_field(Field {
+                    name: Name::Static(static_index(index)?),
+                    value,
+                });
             }
-            value = string(&mut b, value_buf).ok_or(MALFORMED)?;
-        } else if status < 7 {
-            value = STATUSES.get(status * 3..status * 3 + 3).unwrap_or_default();
+            Representation::SizeUpdate => {
+                // Down to 0, as our SETTINGS_HEADER_TABLE_SIZE said, is all
+                // we allow.
+                if integer(&mut block, 5)? != 0 {
+                    return Err(HpackError::DynamicTable);
+                }
+                on_field(Field {
+                    name: Name::Static(0),
+                    value: b"",
+                });
+            }
+            Representation::Literal { prefix_bits } => {
+                let index = integer(&mut block, prefix_bits)?;
+                let name = match index {
+                    0 => Name::Literal(string(&mut block, name_buf)?),
+                    index => Name::Static(static_index(index)?),
+                };
+                let value = string(&mut block, value_buf)?;
+                on_field(Field { name, value });
+            }
         }
-        field(index, name, value);
     }
     Ok(())
 }
 
-/// Reads an integer with a `bits`-bit prefix (RFC 7541 5.1), with at most 3
-/// continuation bytes: values up to 2^21, far beyond any block we accept.
-fn int(b: &mut &[u8], bits: u32) -> Option<usize> {
-    let max = (1 << bits) - 1;
-    let (&first, mut rest) = b.split_first()?;
-    let mut value = usize::from(first) & max;
-    let mut more = value == max;
-    let mut shift = 0;
-    while more {
-        if shift > 14 {
-            return None;
-        }
-        let (&c, tail) = rest.split_first()?;
-        rest = tail;
-        value += usize::from(c & 0x7f) << shift;
-        more = c >= 0x80;
-        shift += 7;
-    }
-    *b = rest;
-    Some(value)
+/// The kinds of field representation (RFC 7541 6), told by the first byte.
+enum Representation {
+    /// `1xxxxxxx`: a whole field from the table.
+    Indexed,
+    /// `001xxxxx`: a dynamic table size update.
+    SizeUpdate,
+    /// A literal: with incremental indexing `01xxxxxx` (6-bit prefix;
+    /// nothing is stored, our table has size 0), without indexing
+    /// `0000xxxx` or never indexed `0001xxxx` (4-bit prefix).
+    Literal { prefix_bits: u32 },
 }
 
-/// Reads a string literal (RFC 7541 5.2): a plain one as it is in `b`, a
-/// Huffman-coded one decoded into `buf`; as much as `buf` could hold.
-fn string<'b: 'a, 'a>(b: &mut &'b [u8], buf: &'a mut [u8]) -> Option<&'a [u8]> {
-    let huffman = *b.first()? >= 0x80;
-    let len = int(b, 7)?;
-    let (src, rest) = b.split_at_checked(len)?;
-    *b = rest;
-    if !huffman {
-        return src.get(..len.min(buf.len()));
+impl Representation {
+    fn of(first: u8) -> Representation {
+        match first {
+            0x80..=0xff => Representation::Indexed,
+            0x40..=0x7f => Representation::Literal { prefix_bits: 6 },
+            0x20..=0x3f => Representation::SizeUpdate,
+            _ => Representation::Literal { prefix_bits: 4 },
+        }
     }
-    let n = huffman::decode(src, buf)?;
-    buf.get(..n.min(buf.len()))
+}
+
+/// A static table index; anything above is the dynamic table, which is empty.
+fn static_index(index: usize) -> Result<usize, HpackError> {
+    if index > STATIC_LAST {
+        return Err(HpackError::DynamicTable);
+    }
+    Ok(index)
+}
+
+/// Reads an integer with a `prefix_bits`-bit prefix (RFC 7541 5.1), with at
+/// most 3 continuation bytes: values up to 2^21, far beyond any block we
+/// accept.
+fn integer(block: &mut &[u8], prefix_bits: u32) -> Result<usize, HpackError> {
+    let max = (1 << prefix_bits) - 1;
+    let (&first, mut rest) = block.split_first().ok_or(HpackError::Malformed)?;
+    let mut value = usize::from(first) & max;
+    if value == max {
+        let mut shift = 0;
+        loop {
+            let (&byte, tail) = rest.split_first().ok_or(HpackError::Malformed)?;
+            rest = tail;
+            value += usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte < 0x80 {
+                break;
+            }
+            if shift > 14 {
+                return Err(HpackError::Malformed);
+            }
+        }
+    }
+    *block = rest;
+    Ok(value)
+}
+
+/// Reads a string literal (RFC 7541 5.2): a plain one as it is in `block`, a
+/// Huffman-coded one decoded into `buf`; as much as `buf` holds.
+fn string<'b: 'a, 'a>(block: &mut &'b [u8], buf: &'a mut [u8]) -> Result<&'a [u8], HpackError> {
+    let huffman = block.first().is_some_and(|&b| b & 0x80 != 0);
+    let len = integer(block, 7)?;
+    let (text, rest) = block.split_at_checked(len).ok_or(HpackError::Malformed)?;
+    *block = rest;
+    if huffman {
+        let n = huffman::decode(text, buf).ok_or(HpackError::Malformed)?;
+        Ok(&buf[..n.min(buf.len())])
+    } else {
+        Ok(&text[..len.min(buf.len())])
+    }
+}
+
+/// Writes an integer with a `prefix_bits`-bit prefix after the pattern bits
+/// `first` (RFC 7541 5.1).
+fn write_integer(w: &mut Writer, first: u8, prefix_bits: u32, value: usize) {
+    let max = (1 << prefix_bits) - 1;
+    if value < max {
+        w.put_byte(first | value as u8);
+        return;
+    }
+    w.put_byte(first | max as u8);
+    let mut rest = value - max;
+    while rest >= 0x80 {
+        w.put_byte(rest as u8 | 0x80);
+        rest >>= 7;
+    }
+    w.put_byte(rest as u8);
+}
+
+/// Writes a string literal without Huffman coding, its letters lowered when
+/// `lowercase` (header names in HTTP/2 are lowercase).
+fn write_string(w: &mut Writer, text: &[u8], lowercase: bool) {
+    write_integer(w, 0, 7, text.len());
+    for &b in text {
+        w.put_byte(if lowercase { b.to_ascii_lowercase() } else { b });
+    }
+}
+
+/// Writes an indexed field: a whole field from the static table.
+pub fn write_indexed(w: &mut Writer, index: usize) {
+    write_integer(w, 0x80, 7, index);
+}
+
+/// Writes a literal field without indexing. A literal name is lowercased.
+pub fn write_literal(w: &mut Writer, name: Name, value: &[u8]) {
+    match name {
+        Name::Static(index) => write_integer(w, 0, 4, index),
+        Name::Literal(name) => {
+            w.put_byte(0);
+            write_string(w, name, true);
+        }
+    }
+    write_string(w, value, false);
 }
 
 #[cfg(test)]
@@ -128,10 +242,16 @@ mod tests {
             .collect()
     }
 
-    fn fields(block: &[u8]) -> Result<Fields, u32> {
+    /// The fields of `block` as (static index or 0, literal name or "",
+    /// value).
+    fn fields(block: &[u8]) -> Result<Fields, HpackError> {
         let mut out = Vec::new();
-        decode(block, &mut |i, n, v| {
-            out.push((i, lossy(n), lossy(v)));
+        decode(block, &mut [0; SCRATCH], &mut |field| {
+            let (i, n) = match field.name {
+                Name::Static(i) => (i, &b""[..]),
+                Name::Literal(n) => (0, n),
+            };
+            out.push((i, lossy(n), lossy(field.value)));
         })?;
         Ok(out)
     }
@@ -148,17 +268,23 @@ mod tests {
     fn rfc_c1_integers() {
         // C.1.1: 10 in a 5-bit prefix; C.1.2: 1337; C.1.3: 42 in 8 bits.
         let (mut a, mut b, mut c): (&[u8], &[u8], &[u8]) = (&[0xea], &[0x1f, 0x9a, 0x0a], &[42]);
-        assert_eq!(int(&mut a, 5), Some(10));
-        assert_eq!(int(&mut b, 5), Some(1337));
-        assert_eq!(int(&mut c, 8), Some(42));
+        assert_eq!(integer(&mut a, 5), Ok(10));
+        assert_eq!(integer(&mut b, 5), Ok(1337));
+        assert_eq!(integer(&mut c, 8), Ok(42));
         assert!(a.is_empty() && b.is_empty() && c.is_empty());
         // Truncated, and longer than 3 continuation bytes.
-        assert_eq!(int(&mut &[0x1f, 0x9a][..], 5), None);
-        assert_eq!(int(&mut &[0x1f, 0xff, 0xff, 0xff, 0x01][..], 5), None);
+        assert_eq!(
+            integer(&mut &[0x1f, 0x9a][..], 5),
+            Err(HpackError::Malformed)
+        );
+        assert_eq!(
+            integer(&mut &[0x1f, 0xff, 0xff, 0xff, 0x01][..], 5),
+            Err(HpackError::Malformed)
+        );
         // The largest value allowed.
         assert_eq!(
-            int(&mut &[0x1f, 0xff, 0xff, 0x7f][..], 5),
-            Some(31 + (1 << 21) - 1)
+            integer(&mut &[0x1f, 0xff, 0xff, 0x7f][..], 5),
+            Ok(31 + (1 << 21) - 1)
         );
     }
 
@@ -191,7 +317,7 @@ mod tests {
         // The second request refers to the entry the first one indexed.
         assert_eq!(
             fields(&hex("8286 84be 5808 6e6f 2d63 6163 6865")),
-            Err(DYNAMIC)
+            Err(HpackError::DynamicTable)
         );
     }
 
@@ -207,7 +333,10 @@ mod tests {
                 f(1, "", "www.example.com")
             ])
         );
-        assert_eq!(fields(&hex("8286 84be 5886 a8eb 1064 9cbf")), Err(DYNAMIC));
+        assert_eq!(
+            fields(&hex("8286 84be 5886 a8eb 1064 9cbf")),
+            Err(HpackError::DynamicTable)
+        );
     }
 
     #[test]
@@ -225,7 +354,10 @@ mod tests {
                 f(46, "", "https://www.example.com"),
             ])
         );
-        assert_eq!(fields(&hex("4883 640e ffc1 c0bf")), Err(DYNAMIC));
+        assert_eq!(
+            fields(&hex("4883 640e ffc1 c0bf")),
+            Err(HpackError::DynamicTable)
+        );
     }
 
     #[test]
@@ -243,10 +375,10 @@ mod tests {
         assert_eq!(fields(&hex("87 8f")), Ok(vec![f(7, "", ""), f(15, "", "")]));
         // The last static entry, and the first dynamic one.
         assert_eq!(fields(&hex("bd")), Ok(vec![f(61, "", "")]));
-        assert_eq!(fields(&hex("be")), Err(DYNAMIC));
+        assert_eq!(fields(&hex("be")), Err(HpackError::DynamicTable));
         assert_eq!(
             fields(&hex("7e 01 61")),
-            Err(DYNAMIC),
+            Err(HpackError::DynamicTable),
             "literal with a dynamic name"
         );
     }
@@ -262,13 +394,13 @@ mod tests {
         );
         assert_eq!(fields(&hex("88 20")), Ok(vec![f(8, "", "200"), update]));
         // Anything larger is not ours to allow: 4096 = 31 + 4065.
-        assert_eq!(fields(&hex("3f e1 1f 88")), Err(DYNAMIC));
-        assert_eq!(fields(&hex("21")), Err(DYNAMIC));
+        assert_eq!(fields(&hex("3f e1 1f 88")), Err(HpackError::DynamicTable));
+        assert_eq!(fields(&hex("21")), Err(HpackError::DynamicTable));
     }
 
     #[test]
     fn huffman_names_and_long_values() {
-        let name = crate::proto::grpc::huffman::tests::encode(b"grpc-status");
+        let name = huffman::tests::encode(b"grpc-status");
         let mut block = vec![0x00, 0x80 | name.len() as u8];
         block.extend(&name);
         block.extend([0x01, b'5']);
@@ -278,7 +410,7 @@ mod tests {
         let mut block = vec![0x00, 0x01, b'x', 0x7f, 0xad, 0x01]; // 127 + 45 + 128
         block.extend([b'v'; 300]);
         assert_eq!(fields(&block), Ok(vec![f(0, "x", &"v".repeat(VALUE_MAX))]));
-        let value = crate::proto::grpc::huffman::tests::encode(&[b'v'; 200]);
+        let value = huffman::tests::encode(&[b'v'; 200]);
         let mut block = vec![0x00, 0x01, b'x', 0xff, (value.len() - 127) as u8];
         block.extend(&value);
         assert_eq!(fields(&block), Ok(vec![f(0, "x", &"v".repeat(VALUE_MAX))]));
@@ -288,7 +420,7 @@ mod tests {
         block.extend(long.as_bytes());
         block.extend([0x01, b'0']);
         assert_eq!(fields(&block), Ok(vec![f(0, &long[..NAME_MAX], "0")]));
-        let name = crate::proto::grpc::huffman::tests::encode(long.as_bytes());
+        let name = huffman::tests::encode(long.as_bytes());
         let mut block = vec![0x00, 0x80 | name.len() as u8];
         block.extend(&name);
         block.extend([0x01, b'0']);
@@ -310,13 +442,38 @@ mod tests {
         ] {
             assert!(fields(&hex(bad)).is_err(), "{bad}");
         }
-        assert_eq!(fields(&hex("0f")), Err(MALFORMED));
+        assert_eq!(fields(&hex("0f")), Err(HpackError::Malformed));
         // An indexed field 0 is not valid either, but harmless: ignored.
         assert_eq!(
             fields(&hex("80 88")),
             Ok(vec![f(0, "", ""), f(8, "", "200")])
         );
         assert_eq!(fields(&[]), Ok(vec![]));
+    }
+
+    #[test]
+    fn what_we_encode_decodes() {
+        let mut buf = [0u8; 512];
+        let mut w = Writer::new(&mut buf);
+        write_indexed(&mut w, 3);
+        write_literal(&mut w, Name::Static(4), b"/grpc.health.v1.Health/Check");
+        write_literal(&mut w, Name::Literal(b"X-Trace"), b"1");
+        let long = "v".repeat(300);
+        write_literal(&mut w, Name::Static(58), long.as_bytes());
+        let n = w.finish().unwrap();
+        assert_eq!(
+            fields(&buf[..n]),
+            Ok(vec![
+                f(3, "", ""),
+                f(4, "", "/grpc.health.v1.Health/Check"),
+                f(0, "x-trace", "1"),
+                f(58, "", &long[..VALUE_MAX]),
+            ])
+        );
+        // RFC 7541 C.1.2's integer, written: 1337 in a 5-bit prefix.
+        let mut w = Writer::new(&mut buf);
+        write_integer(&mut w, 0, 5, 1337);
+        assert_eq!(&buf[..3], [0x1f, 0x9a, 0x0a]);
     }
 
     proptest! {

@@ -1,606 +1,411 @@
-//! gRPC health checking (`grpc.health.v1.Health/Check`) over cleartext HTTP/2
-//! with prior knowledge, as byte-in/byte-out code for the poll loop:
-//! `write_request` produces everything we send, in one write; `GrpcCheck`
-//! takes the server's bytes in any split and decides.
+//! gRPC health checking (`grpc.health.v1.Health/Check`) over cleartext
+//! HTTP/2 with prior knowledge, as bytes in and bytes out for the engine:
+//! [`request`] writes everything we send, in one write; [`GrpcCheck`] takes
+//! the server's bytes in any split and decides.
 //!
-//! One stream (1), one request, no flow control of our own: the request is a
-//! few hundred bytes and the response a few dozen, far inside the default
+//! One stream, one request, no flow control of our own: the request is a few
+//! hundred bytes and the response a few dozen, far inside the default
 //! 65,535-byte windows. The HPACK dynamic table is off (size 0 in our
-//! SETTINGS), so nothing of one header block is kept for the next.
+//! SETTINGS), so each header block is decoded alone.
 
+pub mod frame;
 pub mod hpack;
 pub mod huffman;
+pub mod request;
 
-use crate::proto::http::request::USER_AGENT;
-use crate::text::line::Line;
+use crate::policy::target::GrpcTarget;
+use crate::proto::{Reply, Settings, Step};
+use crate::report::{Health, Phase, Reason};
+use crate::text::buffer::Buffer;
+use crate::text::percent;
+use frame::{Event, Header};
+use hpack::HpackError;
 
-/// What to ask.
-pub struct Request<'a> {
-    /// The port of the `:authority`, `localhost:PORT`; `localhost` alone
-    /// without one (a Unix socket).
-    pub port: Option<u16>,
-    /// The service to check; empty asks about the whole server.
-    pub service: &'a [u8],
-    /// Extra headers as the user gave them, `Name: value`. Names are sent
-    /// lowercased, as HTTP/2 requires.
-    pub metadata: &'a [&'a [u8]],
-    /// The deadline, sent as `grpc-timeout` so that the server can give up
-    /// when we do. At most a day: 8 digits, as gRPC allows.
-    pub timeout_ms: u64,
+/// Room for one header block of our stream: real servers' blocks are about
+/// 100 bytes; a larger one fails the check.
+const BLOCK_MAX: usize = 1024;
+/// Room for the response message: a `HealthCheckResponse` is 7 bytes with
+/// its prefix; anything that does not fit is no health response.
+const MESSAGE_MAX: usize = 64;
+/// What is kept of a control frame's payload: PING's 8 bytes, GOAWAY's last
+/// stream and error code.
+const CONTROL_MAX: usize = 8;
+
+/// How far the exchange got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    /// Nothing from the server yet.
+    Start,
+    /// The server's SETTINGS arrived: it speaks HTTP/2.
+    Connected,
+    /// The response's headers arrived (`:status` 200).
+    Response,
 }
 
-/// Where the check stands after some input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Progress {
-    NeedMore,
-    Pass,
-    Fail,
+/// How a complete frame or header block decided the check, before it is said
+/// as a [`Step`] (which may borrow the check's `grpc-message`).
+enum Decision {
+    Serving,
+    Fail(Reason<'static>),
+    /// A non-zero `grpc-status`; the decoded `grpc-message` is kept in the check.
+    Status(u32),
 }
 
-/// The largest frame payload a peer may send before we raise
-/// SETTINGS_MAX_FRAME_SIZE, which we never do; also the most we send.
-const MAX_FRAME: usize = 16_384;
-
-/// The connection preface; our SETTINGS: HEADER_TABLE_SIZE 0 (so the server
-/// never indexes into a dynamic table); the header of the HEADERS frame for
-/// stream 1 (END_HEADERS; its length is patched in); and the first header,
-/// `:authority` (literal, static name 1; its length patched in), up to the
-/// port.
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\
-    \x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\
-    \x00\x00\x00\x01\x04\x00\x00\x00\x01\
-    \x01\x00localhost";
-/// Where the HEADERS frame's length ends in `PREFACE`, and where the
-/// `:authority` value's does.
-const HEADERS_AT: usize = 42;
-const AUTHORITY_AT: usize = 50;
-
-/// The fixed headers, strings Huffman-coded: `:method POST` (static 3),
-/// `:scheme http` (6), `:path /grpc.health.v1.Health/Check` (literal,
-/// static name 4), `content-type: application/grpc` (static name 31),
-/// `te: trailers`, `user-agent` (static name 58 = 15 + 43) with ours; then
-/// `grpc-timeout` up to its value.
-const FIXED: [u8; FIXED_LEN] = concat(&[
-    FIXED_START,
-    &[USER_AGENT.len() as u8],
-    USER_AGENT,
-    TIMEOUT_NAME,
-]);
-const FIXED_START: &[u8] =
-    b"\x83\x86\x04\x95\x62\x6b\x2b\x22\xf3\x94\x74\x26\x75\xfb\x85\x7c\x65\x1d\x09\x9d\
-    \x8b\xd3\x94\x9d\x7f\x0f\x10\x8b\x1d\x75\xd0\x62\x0d\x26\x3d\x4c\x4d\x65\x64\
-    \x00\x82\x49\x7f\x86\x4d\x83\x35\x05\xb1\x1f\
-    \x0f\x2b";
-/// A literal without indexing, new name, Huffman-coded.
-const TIMEOUT_NAME: &[u8] = b"\x00\x89\x9a\xca\xc8\xb2\x4d\x49\x4f\x6a\x7f";
-const FIXED_LEN: usize = FIXED_START.len() + 1 + USER_AGENT.len() + TIMEOUT_NAME.len();
-
-/// `parts` one after the other, at compile time.
-const fn concat<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
-    let mut out = [0; N];
-    let (mut i, mut at) = (0, 0);
-    while i < parts.len() {
-        let mut j = 0;
-        while j < parts[i].len() {
-            out[at] = parts[i][j];
-            (at, j) = (at + 1, j + 1);
-        }
-        i += 1;
-    }
-    assert!(at == N);
-    out
-}
-
-/// The DATA frame (END_STREAM, stream 1; its length patched in) and the
-/// gRPC message prefix (uncompressed; length patched in) of a
-/// HealthCheckRequest.
-const DATA_FRAME: &[u8] = b"\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00";
-
-// How `Out::write` writes.
-const PUT: u8 = 0;
-const VALUE: u8 = 1;
-const NAME: u8 = 2;
-const PROTO: u8 = 3;
-
-/// Builds the request in `buf`, counting in `len` what did not fit too.
-struct Out<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl Out<'_> {
-    #[inline(never)]
-    fn byte(&mut self, b: u8) {
-        if let Some(slot) = self.buf.get_mut(self.len) {
-            *slot = b;
-        }
-        self.len += 1;
-    }
-
-    /// Writes `s` as it is (`PUT`), or as an HPACK string literal without
-    /// Huffman coding (its length has a 7-bit prefix), lowercased for header
-    /// names (`NAME`), or as a protobuf string (`PROTO`, a varint length).
-    fn write(&mut self, s: &[u8], how: u8) {
-        if how != PUT {
-            let mut n = s.len();
-            if how != PROTO && n >= 0x7f {
-                self.byte(0x7f);
-                n -= 0x7f;
-            }
-            // A base-128 varint: HPACK's integer tail, protobuf's lengths.
-            while n >= 0x80 {
-                self.byte(n as u8 | 0x80);
-                n >>= 7;
-            }
-            self.byte(n as u8);
-        }
-        for &c in s {
-            self.byte(if how == NAME {
-                c.to_ascii_lowercase()
-            } else {
-                c
-            });
-        }
-    }
-
-    /// Adds the number of bytes written since `start` to the 3 bytes that
-    /// end at `end`, zeros until then: a frame or message length, or (less
-    /// than 128, the 2 bytes before it unchanged) an HPACK string's.
-    fn patch(&mut self, end: usize, start: usize) {
-        let mut n = self.len - start;
-        for at in (end - 3..end).rev() {
-            if let Some(slot) = self.buf.get_mut(at) {
-                *slot |= n as u8;
-            }
-            n >>= 8;
-        }
-    }
-}
-
-/// Writes the whole request into `out`: connection preface, SETTINGS, one
-/// HEADERS frame and one DATA frame with END_STREAM carrying the
-/// HealthCheckRequest. Returns the length, or `None` if it does not fit (or
-/// needs more than 16 KiB).
-pub fn write_request(out: &mut [u8], req: &Request) -> Option<usize> {
-    let room = out.len().min(MAX_FRAME);
-    let mut w = Out { buf: out, len: 0 };
-    // Room for the port's digits, then the timeout's.
-    let mut room_for_digits = [0; 20];
-    w.write(PREFACE, PUT);
-    if let Some(port) = req.port {
-        w.byte(b':');
-        w.write(
-            crate::text::line::decimal(port.into(), &mut room_for_digits),
-            PUT,
-        );
-    }
-    w.patch(AUTHORITY_AT, AUTHORITY_AT);
-    w.write(&FIXED, PUT);
-    // The value of `grpc-timeout`: milliseconds, at most 8 digits.
-    let digits = crate::text::line::decimal(req.timeout_ms, &mut room_for_digits);
-    w.byte(digits.len() as u8 + 1);
-    w.write(digits, PUT);
-    w.byte(b'm');
-    for h in req.metadata {
-        // `Name: value`, as for HTTP (where options checked them).
-        let (name, value) = crate::proto::http::request::split_header(h).unwrap_or_default();
-        w.byte(0);
-        w.write(name, NAME);
-        w.write(value, VALUE);
-    }
-    let len = w.len;
-    w.patch(HEADERS_AT, HEADERS_AT + 6);
-    w.write(DATA_FRAME, PUT);
-    // Field 1 (`service`, a string); nothing at all for the whole server's
-    // "", as protobuf does.
-    if !req.service.is_empty() {
-        w.byte(0x0a);
-        w.write(req.service, PROTO);
-    }
-    w.patch(len + 3, len + 9);
-    w.patch(len + 14, len + 14);
-    (w.len <= room).then_some(w.len)
-}
-
-/// Room for the frames a `feed` sends back, SETTINGS and PING
-/// acknowledgements: a SETTINGS ACK and 3 PING ACKs, each written as 17
-/// bytes; with more, none is sent.
-pub const REPLY_MAX: usize = 72;
-
-// Frame types (RFC 9113 6).
-const DATA: u8 = 0;
-const HEADERS: u8 = 1;
-const RST_STREAM: u8 = 3;
-const SETTINGS: u8 = 4;
-const PING: u8 = 6;
-const GOAWAY: u8 = 7;
-const CONTINUATION: u8 = 9;
-// Flags.
-const ACK: u8 = 0x1;
-const END_STREAM: u8 = 0x1;
-const END_HEADERS: u8 = 0x4;
-const PADDED: u8 = 0x8;
-const PRIORITY: u8 = 0x20;
-
-/// What the check waits for: a prefix of this, by stage.
-const PHASE: &str = "waiting for HTTP/2 response trailers";
-// How far the exchange got, for `phase` and `closed`.
-const STAGE_START: u8 = 0;
-const STAGE_SETTINGS: u8 = 1;
-const STAGE_HEADERS: u8 = 2;
-
-/// Room for the response message and one header block of stream 1: real
-/// servers' blocks are about 100 bytes.
-const BUF_MAX: usize = 1024;
-
-/// The start of the reasons from the gRPC status.
-const GRPC_STATUS: &[u8] = b"gRPC status ";
-
-/// No `grpc-status` (yet).
-const MISSING: u32 = u32::MAX;
-
-/// The words `say` writes, by number: the gRPC status codes 0 to 16, the
-/// HealthCheckResponse statuses NOT_SERVING and SERVICE_UNKNOWN (17, 18),
-/// then whole reasons, including `hpack`'s errors. One string and a number
-/// at each use are smaller than a string each.
-const NAMES: &[u8] = b"OK\0CANCELLED\0UNKNOWN\0INVALID_ARGUMENT\0DEADLINE_EXCEEDED\0NOT_FOUND\0\
-ALREADY_EXISTS\0PERMISSION_DENIED\0RESOURCE_EXHAUSTED\0FAILED_PRECONDITION\0ABORTED\0OUT_OF_RANGE\0\
-UNIMPLEMENTED\0INTERNAL\0UNAVAILABLE\0DATA_LOSS\0UNAUTHENTICATED\0NOT_SERVING\0SERVICE_UNKNOWN\0\
-not an HTTP/2 server\0HTTP/2 protocol error\0stream reset\0missing grpc-status\0connection closed\0\
-HPACK dynamic table used";
-// Words of `NAMES` that are whole reasons (and `hpack::MALFORMED` and
-// `hpack::DYNAMIC`, 20 and 24).
-const NOT_HTTP2: u32 = 19;
-const PROTOCOL: u32 = 20;
-const RESET: u32 = 21;
-const NO_STATUS: u32 = 22;
-const CLOSED: u32 = 23;
-
-/// The response side of one check: feed it what the server sends.
-///
-/// Frame payloads (less padding and priority fields) are collected in one
-/// buffer: the response message of stream 1 stays at its start, up to
-/// `kept`; after it each frame's content is collected, used when the frame
-/// (or header block) ends, and dropped. What does not fit is counted but
-/// not kept, which is an error only for a header block: other frames need
-/// at most their first 8 bytes (and a HealthCheckResponse is 7), so large
-/// ones are skipped as they stream by.
-#[repr(C)] // the small fields first: shorter offsets, smaller code
-pub struct GrpcCheck {
-    /// The current frame's header; `got` of its 9 bytes have arrived.
-    head: [u8; 9],
-    got: u8,
-    /// The next payload byte is the pad length (PADDED).
-    want_pad: bool,
-    /// Padding at the end of the payload.
-    pad: u8,
-    /// Bytes to skip before the content: a HEADERS frame's priority fields.
-    skip: u8,
-    /// A header block is open: only CONTINUATION may come next.
-    in_block: bool,
-    /// The last DATA or HEADERS frame ends its stream.
-    end_stream: bool,
-    stage: u8,
-    /// The decision, once made.
-    done: Progress,
-    /// Bytes in `reply` (255 if some did not fit).
-    reply_len: u8,
-    /// Payload bytes of the current frame still to come.
-    left: u32,
-    /// Bytes in `buf` (one more than fit if some did not), and how many of
-    /// them are the response message.
-    len: u32,
-    kept: u32,
-    reply: [u8; REPLY_MAX],
-    buf: [u8; BUF_MAX],
-    /// Room for decoded header names and values.
+/// One gRPC target's check.
+pub struct GrpcCheck<'a> {
+    request: request::Request<'a>,
+    reader: frame::Reader,
+    stage: Stage,
+    /// The frame being read.
+    frame: Header,
+    /// A header block is open (HEADERS without END_HEADERS): only its
+    /// CONTINUATION may come next.
+    block_open: bool,
+    /// The HEADERS frame that opened our block ends the stream.
+    block_ends_stream: bool,
+    /// The header block of our stream being collected.
+    block: Buffer<BLOCK_MAX>,
+    /// The response message: the payload of our stream's DATA frames.
+    message: Buffer<MESSAGE_MAX>,
+    /// The start of the current control frame's payload.
+    control: Buffer<CONTROL_MAX>,
+    /// Decided: later input changes nothing.
+    decided: bool,
+    /// Room for Huffman-decoded header names and values.
     scratch: [u8; hpack::SCRATCH],
+    /// The percent-decoded `grpc-message` of a failing status.
+    status_message: [u8; hpack::VALUE_MAX],
+    status_message_len: usize,
 }
 
-impl Default for GrpcCheck {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl GrpcCheck {
-    pub const fn new() -> Self {
-        Self {
-            head: [0; 9],
-            got: 0,
-            want_pad: false,
-            pad: 0,
-            skip: 0,
-            in_block: false,
-            end_stream: false,
-            stage: STAGE_START,
-            done: Progress::NeedMore,
-            reply_len: 0,
-            left: 0,
-            len: 0,
-            kept: 0,
-            reply: [0; REPLY_MAX],
-            buf: [0; BUF_MAX],
-            scratch: [0; hpack::SCRATCH],
-        }
-    }
-
-    /// Consumes `input`, in any split; then `reply` says what to send back.
-    /// On `Fail` the reason is written to `reason`. Once decided, further
-    /// input is ignored and the decision returned again.
-    pub fn feed(&mut self, input: &[u8], reason: &mut Line) -> Progress {
-        self.reply_len = 0;
-        for &b in input {
-            if self.done != Progress::NeedMore {
-                break;
-            }
-            self.done = self.byte(b, reason);
-        }
-        self.done
-    }
-
-    /// The acknowledgements the last `feed` calls for: nothing if more were
-    /// due than fit.
-    pub fn reply(&self) -> &[u8] {
-        self.reply
-            .get(..usize::from(self.reply_len))
-            .unwrap_or_default()
-    }
-
-    /// What the check is waiting for, for a timeout's reason.
-    pub fn phase(&self) -> &'static str {
-        // "waiting for HTTP/2", then " response", then " trailers": the
-        // stage is at most 2, so this never passes the end.
-        let len = 18 + 9 * usize::from(self.stage);
-        &PHASE[..len]
-    }
-
-    /// The reason to fail when the server closes the connection first.
-    pub fn closed(&self, reason: &mut Line) {
-        say(
-            reason,
-            if self.stage == STAGE_START {
-                NOT_HTTP2
-            } else {
-                CLOSED
+impl<'a> GrpcCheck<'a> {
+    /// The check of `target` with the run's settings.
+    pub fn new(target: &GrpcTarget<'a>, settings: &Settings<'a>) -> Self {
+        GrpcCheck {
+            request: request::Request {
+                service: target.service,
+                port: target.port,
+                metadata: settings.headers,
+                timeout_ms: settings.timeout_ms,
             },
-        );
+            reader: frame::Reader::new(),
+            stage: Stage::Start,
+            frame: Header {
+                len: 0,
+                kind: 0,
+                flags: 0,
+                stream: 0,
+            },
+            block_open: false,
+            block_ends_stream: false,
+            block: Buffer::new(),
+            message: Buffer::new(),
+            control: Buffer::new(),
+            decided: false,
+            scratch: [0; hpack::SCRATCH],
+            status_message: [0; hpack::VALUE_MAX],
+            status_message_len: 0,
+        }
     }
 
-    fn byte(&mut self, b: u8, reason: &mut Line) -> Progress {
-        if let Some(slot) = self.head.get_mut(usize::from(self.got)) {
-            *slot = b;
-            self.got += 1;
-            if self.got < 9 {
-                return Progress::NeedMore;
-            }
-            // The header is complete: check it, prepare for the payload.
-            let [a, b, c, ty, flags, ..] = self.head;
-            if self.stage == STAGE_START {
-                // A server's first frame is SETTINGS; anything else (such as
-                // "HTTP/1.1 400") is not HTTP/2.
-                if ty != SETTINGS || flags & ACK != 0 {
-                    return say(reason, NOT_HTTP2);
-                }
-                self.stage = STAGE_SETTINGS;
-            }
-            let left = u32::from_be_bytes([0, a, b, c]);
-            if left as usize > MAX_FRAME || self.in_block != (ty == CONTINUATION) {
-                return say(reason, PROTOCOL);
-            }
-            self.left = left;
-            self.pad = 0;
-            self.skip = 0;
-            // Padding and priority fields are only read where they exist.
-            self.want_pad = ty <= HEADERS && flags & PADDED != 0;
-            if ty <= HEADERS {
-                self.end_stream = flags & END_STREAM != 0;
-            }
-            if ty == HEADERS && flags & PRIORITY != 0 {
-                self.skip = 5;
-            }
-            if ty == HEADERS || ty == CONTINUATION {
-                self.in_block = flags & END_HEADERS == 0;
-            }
-        } else {
-            self.left -= 1;
-            if self.want_pad {
-                self.want_pad = false;
-                self.pad = b;
-            } else if self.skip > 0 {
-                self.skip -= 1;
-            } else if self.left >= u32::from(self.pad) {
-                if let Some(slot) = self.buf.get_mut(self.len as usize) {
-                    *slot = b;
-                }
-                self.len += u32::from(self.len <= BUF_MAX as u32);
-            }
+    /// Writes the request into `out`: its length, or `None` if it does not fit.
+    pub fn request(&self, out: &mut [u8]) -> Option<usize> {
+        request::write(out, &self.request)
+    }
+
+    /// Takes the server's bytes, in any split; the acknowledgements they
+    /// call for go to `reply` (each SETTINGS ACK or PING ACK whole, or not at
+    /// all when `reply` is full: a server that pings that often gets fewer
+    /// answers, never a cut frame). Once decided, later input is not looked at.
+    pub fn feed(&mut self, mut input: &[u8], reply: &mut Reply) -> Step<'_> {
+        if self.decided {
+            return Step::More;
         }
-        if self.left > 0 {
-            return Progress::NeedMore;
+        let decision = loop {
+            let event = match self.reader.next(&mut input) {
+                Ok(Some(event)) => event,
+                Ok(None) => return Step::More,
+                // Before any frame, bytes that are no frame header are no
+                // HTTP/2 server ("HTTP/1.1 400" reads as a huge frame).
+                Err(frame::FrameError) if self.stage == Stage::Start => {
+                    break Decision::Fail(Reason::NotHttp2);
+                }
+                Err(frame::FrameError) => break Decision::Fail(Reason::Http2ProtocolError),
+            };
+            let decided = match event {
+                Event::Start(header) => self.start_frame(header).err().map(Decision::Fail),
+                Event::Content(content) => {
+                    self.collect(content);
+                    None
+                }
+                Event::End => self.end_frame(reply),
+            };
+            if let Some(decision) = decided {
+                break decision;
+            }
+        };
+        self.decided = true;
+        match decision {
+            Decision::Serving => Step::Pass(Reason::Serving),
+            Decision::Fail(reason) => Step::Fail(reason),
+            Decision::Status(code) => Step::Fail(Reason::GrpcStatus {
+                code,
+                message: &self.status_message[..self.status_message_len],
+            }),
         }
-        self.end(reason)
+    }
+
+    /// What the check waits for, for a timeout's reason.
+    pub fn phase(&self) -> Phase {
+        match self.stage {
+            Stage::Start => Phase::Http2,
+            Stage::Connected => Phase::Http2Response,
+            Stage::Response => Phase::Http2Trailers,
+        }
+    }
+
+    /// The server closed the connection before the check was decided.
+    pub fn closed(&self) -> Step<'static> {
+        match self.stage {
+            Stage::Start => Step::Fail(Reason::NotHttp2),
+            _ => Step::Fail(Reason::ConnectionClosed),
+        }
+    }
+
+    /// A frame starts: check that it may come now.
+    fn start_frame(&mut self, header: Header) -> Result<(), Reason<'static>> {
+        if self.stage == Stage::Start {
+            // A server's first frame is its SETTINGS; anything else (such as
+            // "HTTP/1.1 400") is no HTTP/2 server.
+            if header.kind != frame::SETTINGS || header.has(frame::ACK) {
+                return Err(Reason::NotHttp2);
+            }
+            self.stage = Stage::Connected;
+        }
+        let continuation = header.kind == frame::CONTINUATION;
+        if self.block_open != continuation {
+            return Err(Reason::Http2ProtocolError);
+        }
+        if header.kind == frame::HEADERS || continuation {
+            self.block_open = !header.has(frame::END_HEADERS);
+        }
+        if header.kind == frame::HEADERS && header.stream == request::STREAM {
+            self.block.clear();
+            self.block_ends_stream = header.has(frame::END_STREAM);
+        }
+        self.control.clear();
+        self.frame = header;
+        Ok(())
+    }
+
+    /// Some of the current frame's content: kept where it matters.
+    fn collect(&mut self, content: &[u8]) {
+        let ours = self.frame.stream == request::STREAM;
+        match self.frame.kind {
+            frame::HEADERS | frame::CONTINUATION if ours => self.block.extend(content),
+            frame::DATA if ours => self.message.extend(content),
+            frame::PING | frame::GOAWAY | frame::RST_STREAM => self.control.extend(content),
+            // Other streams' frames, SETTINGS' values, WINDOW_UPDATE,
+            // PRIORITY and unknown types are skipped as they stream by.
+            _ => {}
+        }
     }
 
     /// A frame is complete: act on it.
-    #[inline(never)]
-    fn end(&mut self, reason: &mut Line) -> Progress {
-        self.got = 0;
-        let [.., ty, flags, s0, s1, s2, s3] = self.head;
-        let ours = u32::from_be_bytes([s0 & 0x7f, s1, s2, s3]) == 1;
-        // The first 8 content bytes: PING data, error codes.
-        let kept = self.kept as usize;
-        let ctl: [u8; 8] = (self.buf.get(kept..kept + 8))
-            .and_then(|s| s.try_into().ok())
-            .unwrap_or_default();
-        let [a, b, c, d, e, f, g, h] = ctl;
-        // A GOAWAY fails the check when stream 1 is not among the streams
-        // the server still serves (its last stream ID is 0); else (such as a
-        // graceful shutdown) the stream's end, or the close, decides.
-        if ty == GOAWAY && [a & 0x7f, b, c, d] == [0; 4] {
-            // The error code (all standard ones fit in its last byte).
-            reason.push(b"GOAWAY, error ").push_u64(h.into());
-            return Progress::Fail;
-        }
-        if (ty == SETTINGS || ty == PING) && flags & ACK == 0 {
-            // The acknowledgement, with the PING's data. Past the end of
-            // `reply` nothing is sent (see `reply()`): a missing one costs at
-            // most a late GOAWAY, a partial frame would break the connection.
-            let n = if ty == PING { 17 } else { 9 };
-            let frame = [
-                0,
-                0,
-                n as u8 - 9,
-                ty,
-                ACK,
-                0,
-                0,
-                0,
-                0,
-                a,
-                b,
-                c,
-                d,
-                e,
-                f,
-                g,
-                h,
-            ];
-            // Written whole, PING data and all, and counted as `n` long.
-            let at = usize::from(self.reply_len);
-            self.reply_len = match self.reply.get_mut(at..at + 17) {
-                Some(slot) => {
-                    slot.copy_from_slice(&frame);
-                    (at + n) as u8
-                }
-                None => u8::MAX,
-            };
-        }
-        let mut progress = Progress::NeedMore;
-        if ours {
-            match ty {
-                RST_STREAM => return say(reason, RESET),
-                DATA => {
-                    if self.end_stream {
-                        // The stream ended without trailers.
-                        return say(reason, NO_STATUS);
-                    }
-                    // More of the response message: keep it.
-                    self.kept = self.len;
-                }
-                HEADERS | CONTINUATION => {
-                    if self.in_block {
-                        // Wait for the rest of the block.
-                        return Progress::NeedMore;
-                    }
-                    progress = self.headers(reason);
-                }
-                _ => {}
+    fn end_frame(&mut self, reply: &mut Reply) -> Option<Decision> {
+        let header = self.frame;
+        let control = self.control.as_slice();
+        match header.kind {
+            frame::SETTINGS if !header.has(frame::ACK) => {
+                acknowledge(reply, frame::SETTINGS, &[]);
             }
+            frame::PING if !header.has(frame::ACK) => {
+                if header.len != 8 {
+                    return Some(Decision::Fail(Reason::Http2ProtocolError));
+                }
+                let mut opaque = [0u8; 8];
+                opaque.copy_from_slice(control);
+                acknowledge(reply, frame::PING, &opaque);
+            }
+            frame::GOAWAY => {
+                let [l0, l1, l2, l3, e0, e1, e2, e3] = *control else {
+                    return Some(Decision::Fail(Reason::Http2ProtocolError));
+                };
+                // Our stream is not among those the server still serves (its
+                // last stream ID is 0): the check fails. Otherwise (a graceful
+                // shutdown) the stream's end, or the close, decides.
+                if u32::from_be_bytes([l0 & 0x7f, l1, l2, l3]) < request::STREAM {
+                    return Some(Decision::Fail(Reason::GoAway(u32::from_be_bytes([
+                        e0, e1, e2, e3,
+                    ]))));
+                }
+            }
+            _ => {}
         }
-        self.len = self.kept;
-        progress
+        if header.stream != request::STREAM {
+            return None;
+        }
+        match header.kind {
+            frame::RST_STREAM => Some(Decision::Fail(Reason::StreamReset)),
+            // The stream ended without trailers.
+            frame::DATA if header.has(frame::END_STREAM) => {
+                Some(Decision::Fail(Reason::MissingGrpcStatus))
+            }
+            frame::HEADERS | frame::CONTINUATION if !self.block_open => self.header_block(),
+            _ => None,
+        }
     }
 
-    /// A header block of stream 1 is complete: decode it and, on the
-    /// trailers, decide.
-    fn headers(&mut self, reason: &mut Line) -> Progress {
-        let mut code = MISSING;
-        let mut message = Line::new();
-        let mut status = 0;
-        // A block that did not fit whole is malformed: an integer cut short.
-        let block = (self.buf.get(self.kept as usize..self.len as usize)).unwrap_or(&[0x0f]);
-        let decoded = hpack::decode_in(block, &mut self.scratch, &mut |index, name, value| {
-            // Names starting with `grpc-` are gRPC's own: of those, only
-            // `grpc-status` has 11 bytes and only `grpc-message` 12.
-            let grpc = name.starts_with(b"grpc-");
-            if (8..=14).contains(&index) {
-                status = number(value);
-            } else if grpc && name.len() == 11 {
-                code = number(value);
-            } else if grpc && name.len() == 12 && !value.is_empty() {
-                // Percent-escapes as sent; what is not printable, as `?`.
-                crate::report::output::push_printable(message.push(b": "), value);
+    /// A header block of our stream is complete: the response's headers,
+    /// its trailers, or both at once (a trailers-only response).
+    fn header_block(&mut self) -> Option<Decision> {
+        if self.block.overflowed() {
+            return Some(Decision::Fail(Reason::Http2ProtocolError));
+        }
+        let mut status = None;
+        let mut grpc_status = None;
+        let mut message_len = 0;
+        let message = &mut self.status_message;
+        let decoded = hpack::decode(self.block.as_slice(), &mut self.scratch, &mut |field| {
+            if field.name.is_status() {
+                status = Some(http_status(field.value));
+            } else if field.name == hpack::Name::Literal(b"grpc-status") {
+                grpc_status = Some(grpc_status_code(field.value));
+            } else if field.name == hpack::Name::Literal(b"grpc-message") {
+                message_len = percent::decode_lenient(field.value, message).min(message.len());
             }
         });
         if let Err(e) = decoded {
-            return say(reason, e);
+            let reason = match e {
+                HpackError::DynamicTable => Reason::HpackDynamicTable,
+                HpackError::Malformed => Reason::Http2ProtocolError,
+            };
+            return Some(Decision::Fail(reason));
         }
-        if self.stage < STAGE_HEADERS {
-            // The response's first block: the HTTP status.
-            self.stage = STAGE_HEADERS;
-            if status == 0 {
-                return say(reason, PROTOCOL);
-            }
-            if status != 200 {
-                reason.push(b"HTTP ").push_u64(status.into());
-                return Progress::Fail;
+        self.status_message_len = message_len;
+        if self.stage < Stage::Response {
+            // The response's first block carries the HTTP status.
+            self.stage = Stage::Response;
+            match status {
+                Some(Some(200)) => {}
+                Some(Some(code)) => return Some(Decision::Fail(Reason::HttpStatus(code))),
+                None | Some(None) => return Some(Decision::Fail(Reason::Http2ProtocolError)),
             }
         }
-        if !self.end_stream {
-            return Progress::NeedMore;
+        if !self.block_ends_stream {
+            return None;
         }
         // The trailers: decide.
-        if code == MISSING {
-            return say(reason, NO_STATUS);
-        }
-        if code != 0 {
-            reason.push(GRPC_STATUS).push_u64(code.into());
-            if code <= 16 {
-                reason.push(b" (");
-                say(reason, code);
-                reason.push(b")");
+        Some(match grpc_status {
+            None => Decision::Fail(Reason::MissingGrpcStatus),
+            Some(0) => health(&self.message),
+            Some(code) => Decision::Status(code),
+        })
+    }
+}
+
+/// Queues a SETTINGS or PING acknowledgement, whole or not at all.
+fn acknowledge(reply: &mut Reply, kind: u8, payload: &[u8]) {
+    let mut ack = [0u8; frame::HEADER_LEN + 8];
+    let mut w = crate::text::Writer::new(&mut ack);
+    let header = Header {
+        len: payload.len() as u32,
+        kind,
+        flags: frame::ACK,
+        stream: 0,
+    };
+    frame::write_header(&mut w, header);
+    w.put(payload);
+    let len = w.len();
+    reply.extend_whole(&ack[..len]);
+}
+
+/// A `:status` value: three digits, else `None`.
+fn http_status(value: &[u8]) -> Option<u16> {
+    let [a, b, c] = *value else { return None };
+    [a, b, c]
+        .iter()
+        .all(u8::is_ascii_digit)
+        .then(|| u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
+}
+
+/// A `grpc-status` value. Anything but 1 to 9 digits is 2, UNKNOWN, as
+/// gRPC's own clients read it.
+fn grpc_status_code(value: &[u8]) -> u32 {
+    const UNKNOWN: u32 = 2;
+    if value.is_empty() || value.len() > 9 || !value.iter().all(u8::is_ascii_digit) {
+        return UNKNOWN;
+    }
+    value.iter().fold(0, |n, &d| n * 10 + u32::from(d - b'0'))
+}
+
+/// The verdict of the response message, a `grpc.health.v1.HealthCheckResponse`.
+fn health(message: &Buffer<MESSAGE_MAX>) -> Decision {
+    let status = if message.overflowed() {
+        None
+    } else {
+        health_status(message.as_slice())
+    };
+    // HealthCheckResponse.ServingStatus.
+    match status {
+        Some(1) => Decision::Serving,
+        Some(2) => Decision::Fail(Reason::Health(Health::NotServing)),
+        Some(3) => Decision::Fail(Reason::Health(Health::ServiceUnknown)),
+        _ => Decision::Fail(Reason::Health(Health::Unknown)),
+    }
+}
+
+/// The `status` field (1, a varint) of a `HealthCheckResponse` in its gRPC
+/// message prefix; 0 (UNKNOWN, proto3's default) when it is left out; `None`
+/// when the message is malformed, compressed, or not exactly one message.
+fn health_status(message: &[u8]) -> Option<u64> {
+    let [compressed, l0, l1, l2, l3, body @ ..] = message else {
+        return None;
+    };
+    let len = u32::from_be_bytes([*l0, *l1, *l2, *l3]);
+    if *compressed != 0 || usize::try_from(len).ok()? != body.len() {
+        return None;
+    }
+    let mut status = 0;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let tag = varint(&mut rest)?;
+        // Protobuf wire types: 0 varint, 1 64-bit, 2 length-delimited, 5 32-bit.
+        match (tag >> 3, tag & 7) {
+            (0, _) => return None,
+            (1, 0) => status = varint(&mut rest)?,
+            (_, 0) => {
+                varint(&mut rest)?;
             }
-            reason.push(message.as_bytes());
-            return Progress::Fail;
+            (_, 1) => rest = rest.get(8..)?,
+            (_, 2) => {
+                let len = usize::try_from(varint(&mut rest)?).ok()?;
+                rest = rest.get(len..)?;
+            }
+            (_, 5) => rest = rest.get(4..)?,
+            _ => return None,
         }
-        // The HealthCheckResponse as servers send it: field 1 as a one-byte
-        // varint; anything else (an empty message: proto3 omits zeros) is
-        // UNKNOWN. Its 7 bytes, and one past them, read as one number: the
-        // gRPC prefix (uncompressed, length 2), the tag 08, the value.
-        let [a, b, c, d, e, f, g, h, ..] = self.buf;
-        let m = u64::from_be_bytes([a, b, c, d, e, f, g, h]);
-        let health = if self.kept == 7 && m >> 16 == 0x0208 {
-            m >> 8 & 0xff
-        } else {
-            0
-        };
-        // UNKNOWN is word 2, NOT_SERVING and SERVICE_UNKNOWN 17 and 18.
-        let word = match health {
-            1 => return Progress::Pass,
-            2 | 3 => health as u32 + 15,
-            _ => 2,
-        };
-        say(reason.push(&GRPC_STATUS[..5]), word)
     }
+    Some(status)
 }
 
-/// Appends the `n`th word of `NAMES` and fails.
-fn say(reason: &mut Line, n: u32) -> Progress {
-    reason.push(crate::bytes::nth(NAMES, n as usize));
-    Progress::Fail
-}
-
-/// A `:status` or `grpc-status` value. Anything but digits is 2: for
-/// `grpc-status` that is UNKNOWN, as gRPC's own clients read it.
-fn number(v: &[u8]) -> u32 {
-    // Too long to be a status is UNKNOWN too, and never overflows.
-    if v.is_empty() || v.len() > 9 {
-        return 2;
-    }
-    let mut n = 0;
-    for &c in v {
-        let digit = c.wrapping_sub(b'0');
-        if digit > 9 {
-            return 2;
+/// Reads a protobuf varint (at most 10 bytes).
+fn varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..70).step_by(7) {
+        let (&byte, rest) = bytes.split_first()?;
+        *bytes = rest;
+        value |= u64::from(byte & 0x7f).checked_shl(shift)?;
+        if byte < 0x80 {
+            return Some(value);
         }
-        n = n * 10 + u32::from(digit);
     }
-    n
+    None
 }
 
 #[cfg(test)]
 mod tests {
+    use super::frame::*;
     use super::*;
     use proptest::prelude::*;
 
@@ -667,21 +472,62 @@ mod tests {
         .concat()
     }
 
-    /// Feeds `input` in pieces of `step` bytes, collecting the replies.
+    /// Where a check stands, for comparing in tests.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Progress {
+        NeedMore,
+        Pass,
+        Fail,
+    }
+
+    fn new_check() -> GrpcCheck<'static> {
+        let target = GrpcTarget {
+            service: b"",
+            port: Some(50051),
+        };
+        let settings = Settings {
+            method: b"GET",
+            headers: &[],
+            statuses: crate::proto::http::status_list::StatusList::DEFAULT,
+            timeout_ms: 2000,
+        };
+        GrpcCheck::new(&target, &settings)
+    }
+
+    /// The progress and the reason's text of a step.
+    fn said(step: Step) -> (Progress, String) {
+        let mut line = crate::text::line::Line::new();
+        let progress = match step {
+            Step::More => Progress::NeedMore,
+            Step::Pass(reason) => {
+                reason.write(&mut line);
+                Progress::Pass
+            }
+            Step::Fail(reason) => {
+                reason.write(&mut line);
+                Progress::Fail
+            }
+        };
+        (
+            progress,
+            String::from_utf8(line.as_bytes().to_vec()).unwrap(),
+        )
+    }
+
+    /// Feeds `input` in pieces of `step` bytes, collecting the replies,
+    /// until the check is decided.
     fn run_split(input: &[u8], step: usize) -> (Progress, Vec<u8>, String) {
-        let mut check = GrpcCheck::new();
-        let mut reason = Line::new();
+        let mut check = new_check();
         let mut sent = Vec::new();
-        let mut progress = Progress::NeedMore;
         for piece in input.chunks(step.max(1)) {
-            progress = check.feed(piece, &mut reason);
-            sent.extend(check.reply());
+            let mut reply = Reply::new();
+            let (progress, reason) = said(check.feed(piece, &mut reply));
+            sent.extend(reply.as_slice());
+            if progress != Progress::NeedMore {
+                return (progress, sent, reason);
+            }
         }
-        if input.is_empty() {
-            progress = check.feed(input, &mut reason);
-        }
-        let reason = String::from_utf8(reason.as_bytes().to_vec()).unwrap();
-        (progress, sent, reason)
+        (Progress::NeedMore, sent, String::new())
     }
 
     fn run(input: &[u8]) -> (Progress, String) {
@@ -690,27 +536,6 @@ mod tests {
     }
 
     const SETTINGS_ACK: [u8; 9] = [0, 0, 0, 4, 1, 0, 0, 0, 0];
-
-    #[test]
-    fn reasons_by_number() {
-        let said = |n| {
-            let mut line = Line::new();
-            assert_eq!(say(&mut line, n), Progress::Fail);
-            String::from_utf8(line.as_bytes().to_vec()).unwrap()
-        };
-        assert_eq!(said(0), "OK");
-        assert_eq!(said(12), "UNIMPLEMENTED");
-        assert_eq!(said(16), "UNAUTHENTICATED");
-        assert_eq!(said(18), "SERVICE_UNKNOWN");
-        assert_eq!(said(NOT_HTTP2), "not an HTTP/2 server");
-        assert_eq!(said(hpack::MALFORMED), "HTTP/2 protocol error");
-        assert_eq!(said(PROTOCOL), "HTTP/2 protocol error");
-        assert_eq!(said(RESET), "stream reset");
-        assert_eq!(said(NO_STATUS), "missing grpc-status");
-        assert_eq!(said(CLOSED), "connection closed");
-        assert_eq!(said(hpack::DYNAMIC), "HPACK dynamic table used");
-        assert_eq!(said(25), "");
-    }
 
     #[test]
     fn serving_passes_in_any_split() {
@@ -764,19 +589,25 @@ mod tests {
     }
 
     #[test]
-    fn replies_never_overflow() {
-        // A SETTINGS ACK and 3 PING ACKs fit in one read's reply; with more
-        // PINGs, nothing is sent rather than a partial frame.
-        for (pings, sent) in [(3, 9 + 3 * 17), (4, 0), (10, 0)] {
+    fn replies_are_whole_frames() {
+        // A SETTINGS ACK and as many whole PING ACKs as fit in one read's
+        // reply; never a cut frame.
+        let fit = (crate::proto::REPLY_MAX - 9) / 17;
+        for (pings, acks) in [(3, 3), (fit, fit), (fit + 1, fit), (40, fit)] {
             let mut input = server_settings();
             for _ in 0..pings {
                 input.extend(frame(PING, 0, 0, b"12345678"));
             }
-            let mut check = GrpcCheck::new();
-            let mut reason = Line::new();
-            assert_eq!(check.feed(&input, &mut reason), Progress::NeedMore);
-            assert_eq!(check.reply().len(), sent);
+            let mut reply = Reply::new();
+            assert_eq!(new_check().feed(&input, &mut reply), Step::More);
+            assert_eq!(reply.as_slice().len(), 9 + 17 * acks);
         }
+        // A PING of another size is an error (RFC 9113 6.7).
+        let input = [server_settings(), frame(PING, 0, 0, b"1234567")].concat();
+        assert_eq!(
+            run(&input),
+            (Progress::Fail, "HTTP/2 protocol error".into())
+        );
     }
 
     #[test]
@@ -873,7 +704,7 @@ mod tests {
 
     #[test]
     fn huffman_coded_trailers() {
-        let enc = crate::proto::grpc::huffman::tests::encode;
+        let enc = huffman::tests::encode;
         let mut block = Vec::new();
         for (name, value) in [
             (&b"grpc-status"[..], &b"5"[..]),
@@ -1028,28 +859,27 @@ mod tests {
         assert_eq!(run(&frame(SETTINGS, ACK, 0, &[])).0, Progress::Fail);
         assert_eq!(run(&frame(PING, 0, 0, b"12345678")).0, Progress::Fail);
         // Too short to tell: the caller times out or sees the close.
-        let mut check = GrpcCheck::new();
-        let mut reason = Line::new();
-        assert_eq!(check.feed(b"HTTP/1.", &mut reason), Progress::NeedMore);
-        assert_eq!(check.phase(), "waiting for HTTP/2");
-        check.closed(&mut reason);
-        assert_eq!(reason.as_bytes(), b"not an HTTP/2 server");
+        let mut check = new_check();
+        assert_eq!(check.feed(b"HTTP/1.", &mut Reply::new()), Step::More);
+        assert_eq!(check.phase(), Phase::Http2);
+        assert_eq!(check.closed(), Step::Fail(Reason::NotHttp2));
     }
 
     #[test]
     fn phases_and_closes() {
-        let mut check = GrpcCheck::new();
-        let mut reason = Line::new();
-        check.feed(&server_settings(), &mut reason);
-        assert_eq!(check.phase(), "waiting for HTTP/2 response");
-        check.feed(&response_headers(), &mut reason);
-        assert_eq!(check.phase(), "waiting for HTTP/2 response trailers");
-        check.closed(&mut reason);
-        assert_eq!(reason.as_bytes(), b"connection closed");
-        // Decided: more input changes nothing.
-        let mut check = GrpcCheck::new();
-        assert_eq!(check.feed(&response(1), &mut reason), Progress::Pass);
-        assert_eq!(check.feed(b"garbage", &mut reason), Progress::Pass);
+        let mut check = new_check();
+        check.feed(&server_settings(), &mut Reply::new());
+        assert_eq!(check.phase(), Phase::Http2Response);
+        check.feed(&response_headers(), &mut Reply::new());
+        assert_eq!(check.phase(), Phase::Http2Trailers);
+        assert_eq!(check.closed(), Step::Fail(Reason::ConnectionClosed));
+        // Decided: later input is not looked at.
+        let mut check = new_check();
+        assert_eq!(
+            check.feed(&response(1), &mut Reply::new()),
+            Step::Pass(Reason::Serving)
+        );
+        assert_eq!(check.feed(b"garbage", &mut Reply::new()), Step::More);
     }
 
     #[test]
@@ -1109,129 +939,20 @@ mod tests {
         );
     }
 
-    fn request(metadata: &[&[u8]], service: &[u8], timeout_ms: u64) -> Vec<u8> {
-        let req = Request {
-            port: Some(50051),
-            service,
-            metadata,
-            timeout_ms,
-        };
-        let mut out = [0u8; 2048];
-        let n = write_request(&mut out, &req).unwrap();
-        out[..n].to_vec()
-    }
-
-    /// Splits a request into preface and frames (type, flags, stream, payload).
-    fn frames(mut b: &[u8]) -> Vec<(u8, u8, u32, Vec<u8>)> {
-        assert!(b.starts_with(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
-        b = &b[24..];
-        let mut out = Vec::new();
-        while !b.is_empty() {
-            let len = u32::from_be_bytes([0, b[0], b[1], b[2]]) as usize;
-            let stream = u32::from_be_bytes([b[5], b[6], b[7], b[8]]);
-            out.push((b[3], b[4], stream, b[9..9 + len].to_vec()));
-            b = &b[9 + len..];
-        }
-        out
-    }
-
-    fn header_fields(block: &[u8]) -> Vec<(usize, String, String)> {
-        let mut fields = Vec::new();
-        hpack::decode(block, &mut |i, n, v| {
-            let s = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
-            fields.push((i, s(n), s(v)));
-        })
-        .unwrap();
-        fields
-    }
-
-    #[test]
-    fn request_layout() {
-        let metadata: [&[u8]; 2] = [b"Authorization: Bearer x", b"X-Trace:1"];
-        let f = frames(&request(&metadata, b"grpc.health.v1.Health", 1999));
-        assert_eq!(f.len(), 3);
-        // SETTINGS: HEADER_TABLE_SIZE 0.
-        assert_eq!(f[0], (SETTINGS, 0, 0, vec![0, 1, 0, 0, 0, 0]));
-        let (ty, flags, stream, ref block) = f[1];
-        assert_eq!((ty, flags, stream), (HEADERS, END_HEADERS, 1));
-        let s = |v: &str| v.to_string();
-        assert_eq!(
-            header_fields(block),
-            [
-                (1, s(""), s("localhost:50051")), // :authority
-                (3, s(""), s("")),                // :method POST
-                (6, s(""), s("")),                // :scheme http
-                (4, s(""), s("/grpc.health.v1.Health/Check")),
-                (31, s(""), s("application/grpc")),
-                (0, s("te"), s("trailers")),
-                (58, s(""), s("scratchprobe/0.1.0")),
-                (0, s("grpc-timeout"), s("1999m")),
-                (0, s("authorization"), s("Bearer x")),
-                (0, s("x-trace"), s("1")),
-            ]
-        );
-        let mut data = vec![0, 0, 0, 0, 23, 0x0a, 21];
-        data.extend(b"grpc.health.v1.Health");
-        assert_eq!(f[2], (DATA, END_STREAM, 1, data));
-    }
-
-    #[test]
-    fn request_edge_cases() {
-        // Whole server: an empty HealthCheckRequest, as protobuf has it.
-        let f = frames(&request(&[], b"", 0));
-        assert_eq!(f[2], (DATA, END_STREAM, 1, vec![0, 0, 0, 0, 0]));
-        // The longest deadline, a day, has 8 digits, as gRPC allows.
-        let f = frames(&request(&[], b"", crate::text::duration::MAX_MS));
-        let timeout = (0, "grpc-timeout".into(), "86400000m".into());
-        assert_eq!(header_fields(&f[1].3).last(), Some(&timeout));
-        // Long values and service names need multi-byte lengths.
-        let long = format!("x-long: {}", "v".repeat(300));
-        let service = "s".repeat(200);
-        let f = frames(&request(
-            &[long.as_bytes(), b"Empty:"],
-            service.as_bytes(),
-            5,
-        ));
-        let fields = header_fields(&f[1].3);
-        // Decoded values are cut at VALUE_MAX; the length is what matters.
-        assert!(fields.contains(&(0, "x-long".into(), "v".repeat(hpack::VALUE_MAX))));
-        assert!(fields.contains(&(0, "empty".into(), "".into())));
-        // 300 = 127 + 0x2d + (1 << 7): the prefix, then two varint bytes.
-        let encoded = [&[0, 6][..], b"x-long", &[0x7f, 0xad, 0x01]].concat();
-        assert!(f[1].3.windows(encoded.len()).any(|w| w == encoded));
-        let mut data = vec![0, 0, 0, 0, 203, 0x0a, 200, 1];
-        data.extend(service.as_bytes());
-        assert_eq!(f[2].3, data);
-        // Too small a buffer.
-        let req = Request {
-            port: None,
-            service: b"",
-            metadata: &[],
-            timeout_ms: 0,
-        };
-        let mut out = [0u8; 2048];
-        let n = write_request(&mut out, &req).unwrap();
-        assert_eq!(write_request(&mut out[..n - 1], &req), None);
-        assert_eq!(write_request(&mut out[..n], &req), Some(n));
-        // A header block no frame can carry.
-        let huge = format!("x: {}", "v".repeat(20_000));
-        let mut out = vec![0u8; 30_000];
-        let metadata: [&[u8]; 1] = [huge.as_bytes()];
-        let req = Request {
-            port: None,
-            service: b"",
-            metadata: &metadata,
-            timeout_ms: 0,
-        };
-        assert_eq!(write_request(&mut out, &req), None);
-    }
-
     #[test]
     fn our_request_is_well_formed_for_our_own_parser() {
         // Our own frames, read by our parser as if a server sent them
         // (after a server SETTINGS): nothing in them trips a check.
-        let req = request(&[b"a: b"], b"svc", 1000);
-        let input = [server_settings(), req[24..].to_vec()].concat();
+        let mut out = [0u8; 1024];
+        let metadata: [&[u8]; 1] = [b"a: b"];
+        let req = request::Request {
+            service: b"svc",
+            port: Some(1),
+            metadata: &metadata,
+            timeout_ms: 1000,
+        };
+        let n = request::write(&mut out, &req).unwrap();
+        let input = [server_settings(), out[frame::PREFACE.len()..n].to_vec()].concat();
         let (progress, sent, _) = run_split(&input, 1);
         // Our HEADERS has no :status, so the parser stops there.
         assert_eq!(progress, Progress::Fail);

@@ -1,32 +1,30 @@
-//! The HTTP/1.1 request, built whole before connecting so that it goes out in
-//! one write.
+//! The HTTP/1.1 request, built whole before it is sent, so that it goes out
+//! in one write: `METHOD PATH HTTP/1.1`, the default headers, then the `-H`
+//! headers.
 
-/// The four default headers, each replaced by a `-H` of its name, separated
-/// by NULs (see `bytes::nth`: one string is smaller than a table of slices).
-/// The first, `Host`, is before its `:PORT` and line end.
-const DEFAULTS: &[u8] = concat!(
-    "Host: localhost\0User-Agent: scratchprobe/",
-    env!("CARGO_PKG_VERSION"),
-    "\r\n\0Accept: */*\r\n\0Connection: close\r\n"
-)
-.as_bytes();
+use crate::text::{Writer, decimal};
 
-/// `User-Agent` value, also used for gRPC.
-pub const USER_AGENT: &[u8] = DEFAULTS
-    .split_at(b"Host: localhost\0User-Agent: ".len())
-    .1
-    .split_at(concat!("scratchprobe/", env!("CARGO_PKG_VERSION")).len())
-    .0;
+/// Our `User-Agent` (also gRPC's `user-agent`).
+pub const USER_AGENT: &[u8] = concat!("scratchprobe/", env!("CARGO_PKG_VERSION")).as_bytes();
+
+/// The headers every request has, unless a `-H` header of the same name
+/// replaces them. `Host` is `localhost`, with the port when it is not the
+/// scheme's default.
+const DEFAULT_HEADERS: [(&[u8], &[u8]); 4] = [
+    (b"Host", b"localhost"),
+    (b"User-Agent", USER_AGENT),
+    (b"Accept", b"*/*"),
+    (b"Connection", b"close"),
+];
 
 /// True for an RFC 9110 token: what a method or a header name may be.
 pub fn is_token(text: &[u8]) -> bool {
-    // Bit n % 64 of word n / 64 is set for each token character n: visible
-    // ASCII except the delimiters `"(),/:;<=>?@[\]{}`.
-    const TOKEN: [u64; 2] = [0x03ff_6cfa_0000_0000, 0x57ff_ffff_c7ff_fffe];
-    !text.is_empty()
-        && text
-            .iter()
-            .all(|&b| b < 128 && TOKEN[usize::from(b >> 6)] >> (b & 63) & 1 != 0)
+    !text.is_empty() && text.iter().all(|&b| is_tchar(b))
+}
+
+/// RFC 9110 5.6.2: visible ASCII but the delimiters `"(),/:;<=>?@[\]{}`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Splits `Name: value` into the name and the value without surrounding
@@ -34,17 +32,22 @@ pub fn is_token(text: &[u8]) -> bool {
 /// NUL: nothing can be injected on the wire.
 pub fn split_header(header: &[u8]) -> Option<(&[u8], &[u8])> {
     let colon = header.iter().position(|&b| b == b':')?;
-    let (name, mut value) = (&header[..colon], &header[colon + 1..]);
-    if !is_token(name) || value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+    let (name, value) = (&header[..colon], &header[colon + 1..]);
+    if !is_token(name) || value.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)) {
         return None;
     }
+    Some((name, trim_blanks(value)))
+}
+
+/// `value` without leading and trailing SP and HTAB.
+fn trim_blanks(mut value: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = value {
         value = rest;
     }
     while let [rest @ .., b' ' | b'\t'] = value {
         value = rest;
     }
-    Some((name, value))
+    value
 }
 
 /// What goes into one request.
@@ -53,36 +56,36 @@ pub struct Request<'a> {
     pub method: &'a [u8],
     /// Path and query; empty means `/`.
     pub path: &'a [u8],
-    /// The port for `Host: localhost:PORT`, when not 80.
+    /// The port for `Host: localhost:PORT`, when not the scheme's default.
     pub host_port: Option<u16>,
     /// `-H` headers, already checked by [`split_header`].
     pub headers: &'a [&'a [u8]],
 }
 
 /// Writes the request into `out`; `None` when it does not fit. A `-H` header
-/// replaces the default header of the same name; one with an empty value
-/// removes it and is not sent, as in curl.
+/// replaces the default header of the same name (compared without case); one
+/// with an empty value removes it and is not sent, as in curl.
 pub fn write(out: &mut [u8], req: &Request) -> Option<usize> {
-    let mut w = Writer { out, len: 0 };
+    let mut w = Writer::new(out);
     w.put(req.method);
-    // ` /` before a path that does not start with one.
-    let slash = usize::from(req.path.first() != Some(&b'/'));
-    w.put(&b" /"[..1 + slash]);
+    w.put(b" ");
+    if req.path.first() != Some(&b'/') {
+        w.put(b"/");
+    }
     w.put(req.path);
     w.put(b" HTTP/1.1\r\n");
-    for n in 0..4 {
-        let line = crate::bytes::nth(DEFAULTS, n);
-        if !given(req.headers, line) {
-            w.put(line);
-            // `Host: localhost`, then its port.
-            if n == 0 {
-                if let Some(port) = req.host_port {
-                    w.put(b":");
-                    w.put(crate::text::line::decimal(u64::from(port), &mut [0; 20]));
-                }
-                w.put(b"\r\n");
-            }
+    for (name, value) in DEFAULT_HEADERS {
+        if is_given(req.headers, name) {
+            continue;
         }
+        w.put(name);
+        w.put(b": ");
+        w.put(value);
+        if let (b"Host", Some(port)) = (name, req.host_port) {
+            w.put(b":");
+            w.put(decimal(port.into(), &mut [0; 20]));
+        }
+        w.put(b"\r\n");
     }
     for &header in req.headers {
         if split_header(header).is_some_and(|(_, value)| !value.is_empty()) {
@@ -91,46 +94,14 @@ pub fn write(out: &mut [u8], req: &Request) -> Option<usize> {
         }
     }
     w.put(b"\r\n");
-    (w.len <= w.out.len()).then_some(w.len)
+    w.finish()
 }
 
-/// True when a `-H` header has the name of `line` (`Name: ...`). Compared
-/// with ASCII case folded by ignoring bit 5: exact for letters, and the other
-/// bytes that could match that way (CR for `-`, 0x1A for `:`) are no token
-/// characters, which `-H` headers are checked to be.
-fn given(headers: &[&[u8]], line: &[u8]) -> bool {
-    headers.iter().any(|h| {
-        for (&x, &y) in h.iter().zip(line) {
-            if (x ^ y) & !0x20 != 0 {
-                return false;
-            }
-            if y == b':' {
-                return true;
-            }
-        }
-        false
+/// True when one of the `-H` headers is named `name`.
+fn is_given(headers: &[&[u8]], name: &[u8]) -> bool {
+    headers.iter().any(|header| {
+        split_header(header).is_some_and(|(given, _)| given.eq_ignore_ascii_case(name))
     })
-}
-
-/// Appends to a buffer, counting what does not fit too.
-struct Writer<'a> {
-    out: &'a mut [u8],
-    len: usize,
-}
-
-impl Writer<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.put_byte(b);
-        }
-    }
-
-    fn put_byte(&mut self, b: u8) {
-        if let Some(slot) = self.out.get_mut(self.len) {
-            *slot = b;
-        }
-        self.len += 1;
-    }
 }
 
 #[cfg(test)]
@@ -219,10 +190,10 @@ mod tests {
             assert_eq!(split_header(bad), None, "{bad:?}");
         }
         assert!(is_token(b"GET") && is_token(b"M-SEARCH") && !is_token(b"G T") && !is_token(b""));
-        // The bit table against RFC 9110's tchar list, for every byte.
+        // Against RFC 9110's other wording: visible ASCII but the delimiters.
         for b in 0..=255u8 {
-            let tchar = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-            assert_eq!(is_token(&[b]), tchar, "{b:#x}");
+            let delimiter = b"\"(),/:;<=>?@[\\]{}".contains(&b);
+            assert_eq!(is_token(&[b]), b.is_ascii_graphic() && !delimiter, "{b:#x}");
         }
     }
 

@@ -7,7 +7,7 @@ pub const MAX_RANGES: usize = 8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatusList {
     ranges: [(u16, u16); MAX_RANGES],
-    len: u8,
+    len: usize,
 }
 
 impl StatusList {
@@ -17,66 +17,46 @@ impl StatusList {
         len: 1,
     };
 
-    /// Parses a comma-separated list of codes and ranges, each in 100..=599.
+    /// Parses a comma-separated list of codes (`304`) and inclusive ranges
+    /// (`200-299`), each code three digits from 100 to 599; `None` when the
+    /// text is anything else or holds more than [`MAX_RANGES`] items.
     pub fn parse(text: &[u8]) -> Option<StatusList> {
-        let mut list = StatusList::DEFAULT;
-        list.set(text).then_some(list)
-    }
-
-    /// Replaces the list with the one `text` gives, in place; false when
-    /// `text` is not a valid list (the list is then unspecified).
-    pub fn set(&mut self, text: &[u8]) -> bool {
-        self.len = 0;
-        // The code being read and its digit count; the low end of a range
-        // after its `-` (0 before).
-        let mut code: u16 = 0;
-        let mut digits = 0;
-        let mut low = 0;
-        let mut i = 0;
-        while i <= text.len() {
-            // The end closes the last item as a comma does.
-            let b = text.get(i).copied().unwrap_or(b',');
-            i += 1;
-            let digit = b.wrapping_sub(b'0');
-            if digit <= 9 {
-                // Wrapping: past three digits the code is refused anyway.
-                code = code.wrapping_mul(10).wrapping_add(u16::from(digit));
-                digits += 1;
-                continue;
+        let mut list = StatusList {
+            ranges: [(0, 0); MAX_RANGES],
+            len: 0,
+        };
+        for item in text.split(|&b| b == b',') {
+            let mut ends = item.split(|&b| b == b'-');
+            let low = code(ends.next()?)?;
+            let high = match ends.next() {
+                Some(high) => code(high)?,
+                None => low,
+            };
+            if ends.next().is_some() || low > high {
+                return None;
             }
-            if digits != 3 || !(100..=599).contains(&code) {
-                return false;
-            }
-            if b == b'-' && low == 0 {
-                low = code;
-            } else if b == b',' {
-                if low == 0 {
-                    low = code;
-                }
-                let Some(slot) = self.ranges.get_mut(usize::from(self.len)) else {
-                    return false;
-                };
-                if low > code {
-                    return false;
-                }
-                *slot = (low, code);
-                self.len += 1;
-                low = 0;
-            } else {
-                return false;
-            }
-            code = 0;
-            digits = 0;
+            *list.ranges.get_mut(list.len)? = (low, high);
+            list.len += 1;
         }
-        true
+        Some(list)
     }
 
     /// True when `code` is in one of the ranges.
     pub fn contains(&self, code: u16) -> bool {
-        self.ranges[..usize::from(self.len)]
+        self.ranges[..self.len]
             .iter()
             .any(|&(low, high)| low <= code && code <= high)
     }
+}
+
+/// A status code: exactly three digits, 100 to 599.
+fn code(text: &[u8]) -> Option<u16> {
+    let [a, b, c] = *text else { return None };
+    if ![a, b, c].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let code = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
+    (100..=599).contains(&code).then_some(code)
 }
 
 #[cfg(test)]
