@@ -178,17 +178,22 @@ static void search(struct shape *s, int lo, int hi, int kill, int allow, int wri
     search(s, mid, hi, kill, allow, write, socket);
 }
 
-/* The same allow-list as a binary search over the syscall number. With
- * `uncached`, it starts by loading args[0] (and ignoring it): the kernel's
- * emulation stops there for every number, so nothing is cached, nothing is
- * emulated past the first instruction, and the filter runs on every syscall. */
-static void tree(struct shape *s, int uncached) {
+/* Where a tree shape loads an argument it ignores, to stop the kernel's
+ * emulation (which follows loads of `nr` and `arch` only): nowhere, before
+ * anything (every number stops at once), or after the arch check (a number
+ * of the compat arch is still killed by it in 3 instructions). Either way
+ * nothing is cached and the filter runs on every syscall. */
+enum uncache { CACHED, UNCACHED_FIRST, UNCACHED_AFTER_ARCH };
+
+/* The same allow-list as a binary search over the syscall number. */
+static void tree(struct shape *s, enum uncache uncache) {
     sort_keys();
-    int base = uncached, head = base + 3;
+    int head = uncache == CACHED ? 3 : 4;
     int write = head + search_len(n_keys), socket = write + 3, kill = socket + 7, allow = kill + 1;
-    if (uncached) emit(s, LD_ABS, 0, 0, ARG0);
+    if (uncache == UNCACHED_FIRST) emit(s, LD_ABS, 0, 0, ARG0);
     emit(s, LD_ABS, 0, 0, ARCH);
-    jump(s, JEQ, AUDIT_ARCH_X86_64, base + 2, kill);
+    jump(s, JEQ, AUDIT_ARCH_X86_64, s->len + 1, kill);
+    if (uncache == UNCACHED_AFTER_ARCH) emit(s, LD_ABS, 0, 0, ARG0);
     emit(s, LD_ABS, 0, 0, NR);
     search(s, 0, n_keys, kill, allow, write, socket);
     argument_checks(s, kill, allow);
@@ -323,11 +328,12 @@ int main(int argc, char **argv) {
     emit(new_shape("return-allow"), RET, 0, 0, SECCOMP_RET_ALLOW);
     chain(new_shape("chain (before)"), 0);
     chain(new_shape("allow + chain"), 1);
-    tree(new_shape("search tree"), 0);
-    tree(new_shape("search tree, uncached"), 1);
-    static const int ks[] = {16, 64, 128, 240};
-    static char names[16][32];
-    for (int i = 0; i < 4; i++) {
+    tree(new_shape("search tree"), CACHED);
+    tree(new_shape("tree, uncached"), UNCACHED_FIRST);
+    tree(new_shape("tree, uncached after arch"), UNCACHED_AFTER_ARCH);
+    static const int ks[] = {16, 128, 240};
+    static char names[2 * sizeof ks / sizeof ks[0]][32];
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
         snprintf(names[2 * i], sizeof names[0], "walk %d", ks[i]);
         walk_or_skip(new_shape(names[2 * i]), ks[i], 0);
         snprintf(names[2 * i + 1], sizeof names[0], "skip %d", ks[i]);
@@ -353,7 +359,7 @@ int main(int argc, char **argv) {
            "emulated: instructions the kernel's cache emulation steps through (%d native + %d compat\n"
            "numbers); cached: numbers it finds always allowed.\n\n",
            rounds, NATIVE_NR, COMPAT_NR);
-    printf("%-24s %6s %9s %7s %11s %9s %8s %8s\n", "shape", "length", "emulated", "cached", "install us", "close ns",
+    printf("%-26s %6s %9s %7s %11s %9s %8s %8s\n", "shape", "length", "emulated", "cached", "install us", "close ns",
            "cpu us", "wall us");
     double *v = malloc(rounds * sizeof *v);
     for (int c = 0; c < k; c++) {
@@ -369,7 +375,7 @@ int main(int argc, char **argv) {
             }
             m[f] = median(v, rounds);
         }
-        printf("%-24s %6d %9ld %7d %11.1f %9.0f %8.0f %8.0f\n", s ? s->name : "no filter", s ? s->len : 0, steps,
+        printf("%-26s %6d %9ld %7d %11.1f %9.0f %8.0f %8.0f\n", s ? s->name : "no filter", s ? s->len : 0, steps,
                cached, m[0], m[1], m[2], m[3]);
     }
     return 0;
