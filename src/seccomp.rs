@@ -280,6 +280,7 @@ const fn jump(code: u16, k: u32, at: usize, yes: usize, no: usize) -> Insn {
 /// the lower half, which the false branch falls through to; then the upper
 /// half, where the true branch goes.
 const fn search(p: &mut [Insn], at: usize, keys: &[u32], sys: &Syscalls, parts: &Layout) -> usize {
+    assert!(!keys.is_empty(), "a search over no numbers");
     if let [nr] = keys {
         p[at] = jump(JEQ_K, *nr, at, parts.found(sys, *nr), parts.kill);
         return at + 1;
