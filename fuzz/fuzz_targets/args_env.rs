@@ -14,11 +14,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::text::duration::MAX_MS;
 use scratchprobe::cli::env::{self, ExpandError};
 use scratchprobe::cli::{self, ARENA, Command, MAX_HEADERS, MAX_TARGETS, Slots};
 use scratchprobe::policy::target::{self, Check};
 use scratchprobe::proto::http::request::{self, Request};
+use scratchprobe::text::duration::MAX_MS;
 use scratchprobe::text::line::Line;
 use scratchprobe_fuzz::{check_request, within};
 
@@ -86,7 +86,12 @@ fuzz_target!(|data: &[u8]| {
     // text as written, values and targets expanded.
     let mut arena = vec![0u8; ARENA];
     let mut slots = Slots::new();
-    let parsed = cli::parse(args.iter().copied(), environ.iter().copied(), &mut arena, &mut slots);
+    let parsed = cli::parse(
+        args.iter().copied(),
+        environ.iter().copied(),
+        &mut arena,
+        &mut slots,
+    );
     let plan = match parsed {
         Ok(Command::Check(plan)) => plan,
         Ok(_) => return,
@@ -95,14 +100,22 @@ fuzz_target!(|data: &[u8]| {
             let mut why = Line::new();
             e.write(&mut why);
             assert!(!why.is_empty());
-            assert!(why.as_bytes().iter().all(|&b| b == b' ' || b.is_ascii_graphic()));
+            assert!(
+                why.as_bytes()
+                    .iter()
+                    .all(|&b| b == b' ' || b.is_ascii_graphic())
+            );
             return;
         }
     };
     assert!(plan.targets.len() <= MAX_TARGETS && plan.settings.headers.len() <= MAX_HEADERS);
     assert!(!plan.targets.is_empty(), "a run with nothing to do");
     assert!((1..=MAX_MS).contains(&plan.timeout_ms));
-    assert!(request::is_token(plan.settings.method), "method {:?}", plan.settings.method);
+    assert!(
+        request::is_token(plan.settings.method),
+        "method {:?}",
+        plan.settings.method
+    );
     for h in plan.settings.headers {
         assert!(request::split_header(h).is_some(), "header {h:?}");
     }

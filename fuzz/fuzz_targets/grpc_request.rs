@@ -80,7 +80,16 @@ fuzz_target!(|data: &[u8]| {
     };
     let authority = given("host").unwrap_or(authority.into_bytes());
     let user_agent = given("user-agent").unwrap_or(request::USER_AGENT.to_vec());
-    let left_out = ["host", "user-agent", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"];
+    let left_out = [
+        "host",
+        "user-agent",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+        "te",
+    ];
     let mut want: Vec<(usize, Vec<u8>, Vec<u8>)> = vec![
         (1, vec![], cut(&authority, hpack::VALUE_MAX)),
         (3, vec![], vec![]),

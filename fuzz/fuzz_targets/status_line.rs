@@ -6,13 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scratchprobe::proto::http::status_line::{Malformed, StatusLine};
-
-/// KNOWN BUG (reported, not yet fixed): `StatusLine` takes a literal
-/// `HTTP/1.x` as a version, because its pattern's placeholder `x` also
-/// matches itself. Set to `false` once the parser refuses it; the seed
-/// `literal_x_version` then checks the fix.
-const KNOWN_LITERAL_X: bool = false;
+use scratchprobe::proto::http::reference;
+use scratchprobe::proto::http::status_line::StatusLine;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&cut, response)) = data.split_first() else {
@@ -46,61 +41,9 @@ fuzz_target!(|data: &[u8]| {
     }
     assert_eq!(bytewise, whole, "byte by byte, {response:?}");
 
-    assert_eq!(whole, reference(response), "reference, {response:?}");
+    assert_eq!(
+        whole,
+        reference::status_line(response),
+        "reference, {response:?}"
+    );
 });
-
-/// A plain reference: split the response into heads at blank lines, and look
-/// at each head's first line until a final status appears.
-fn reference(response: &[u8]) -> Result<Option<u16>, Malformed> {
-    let mut rest = response;
-    loop {
-        let line_end = rest.iter().position(|&b| b == b'\n');
-        // Judge the start of the line as far as it has arrived.
-        let line = &rest[..line_end.unwrap_or(rest.len())];
-        let head = &line[..line.len().min(13)];
-        for (i, &b) in head.iter().enumerate() {
-            let ok = match i {
-                0..=4 => b == b"HTTP/"[i],
-                5 => b == b'1',
-                6 => b == b'.',
-                7 => b == b'0' || b == b'1' || (KNOWN_LITERAL_X && b == b'x'),
-                8 => b == b' ',
-                9..=11 => b.is_ascii_digit(),
-                _ => b == b' ' || b == b'\t' || b == b'\r',
-            };
-            if !ok {
-                return Err(Malformed);
-            }
-        }
-        if head.len() < 13 && line_end.is_none() {
-            return Ok(None);
-        }
-        if head.len() < 12 {
-            return Err(Malformed);
-        }
-        let code: u16 = std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap();
-        if !(100..=599).contains(&code) {
-            return Err(Malformed);
-        }
-        if code >= 200 || code == 101 {
-            return Ok(Some(code));
-        }
-        // Skip this interim head: up to the first empty line.
-        let Some(line_end) = line_end else {
-            return Ok(None);
-        };
-        let text = &rest[line_end + 1..];
-        let mut i = 0;
-        loop {
-            let Some(nl) = text[i..].iter().position(|&b| b == b'\n') else {
-                return Ok(None);
-            };
-            let l = &text[i..i + nl];
-            i += nl + 1;
-            if l.is_empty() || l == b"\r" {
-                break;
-            }
-        }
-        rest = &text[i..];
-    }
-}

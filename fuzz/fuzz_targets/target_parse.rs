@@ -28,7 +28,10 @@ fuzz_target!(|text: &[u8]| {
         Check::Grpc(grpc) => grpc.service,
         Check::Connect | Check::File(_) => b"",
     };
-    assert!(wire.is_empty() || within(wire, text), "path not from the input");
+    assert!(
+        wire.is_empty() || within(wire, text),
+        "path not from the input"
+    );
     assert!(
         wire.iter().all(|b| b.is_ascii_graphic()),
         "accepted path with a non-printable byte or a space: {wire:?}"
@@ -42,7 +45,11 @@ fuzz_target!(|text: &[u8]| {
             match t.check {
                 Check::Http(http) => {
                     let default = if http.tls { 443 } else { 80 };
-                    assert_eq!(http.host_port, (port != default).then_some(port), "Host: port");
+                    assert_eq!(
+                        http.host_port,
+                        (port != default).then_some(port),
+                        "Host: port"
+                    );
                     whatwg_agrees(text, port);
                 }
                 Check::Grpc(grpc) => assert_eq!(grpc.port, Some(port)),

@@ -1,6 +1,8 @@
 //! HTTP/1.1: the request goes out whole; the final status line decides,
 //! against the accepted statuses.
 
+#[cfg(any(test, feature = "reference"))]
+pub mod reference;
 pub mod request;
 pub mod status_line;
 pub mod status_list;

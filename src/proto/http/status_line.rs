@@ -154,62 +154,6 @@ mod tests {
         }
     }
 
-    /// A plain reference: split the response into heads at blank lines, and
-    /// look at each head's first line until a final status appears.
-    fn reference(response: &[u8]) -> Result<Option<u16>, Malformed> {
-        let mut rest = response;
-        loop {
-            let line_end = rest.iter().position(|&b| b == b'\n');
-            // Judge the start of the line as far as it has arrived.
-            let line = &rest[..line_end.unwrap_or(rest.len())];
-            let head = &line[..line.len().min(13)];
-            for (i, &b) in head.iter().enumerate() {
-                let ok = match i {
-                    0..=4 => b == b"HTTP/"[i],
-                    5 => b == b'1',
-                    6 => b == b'.',
-                    7 => b == b'0' || b == b'1',
-                    8 => b == b' ',
-                    9..=11 => b.is_ascii_digit(),
-                    _ => b == b' ' || b == b'\t' || b == b'\r',
-                };
-                if !ok {
-                    return Err(Malformed);
-                }
-            }
-            if head.len() < 13 && line_end.is_none() {
-                return Ok(None);
-            }
-            if head.len() < 12 {
-                return Err(Malformed);
-            }
-            let code: u16 = std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap();
-            if !(100..=599).contains(&code) {
-                return Err(Malformed);
-            }
-            if code >= 200 || code == 101 {
-                return Ok(Some(code));
-            }
-            // Skip this interim head: up to the first empty line.
-            let Some(line_end) = line_end else {
-                return Ok(None);
-            };
-            let text = &rest[line_end + 1..];
-            let mut i = 0;
-            loop {
-                let Some(nl) = text[i..].iter().position(|&b| b == b'\n') else {
-                    return Ok(None);
-                };
-                let l = &text[i..i + nl];
-                i += nl + 1;
-                if l.is_empty() || l == b"\r" {
-                    break;
-                }
-            }
-            rest = &text[i..];
-        }
-    }
-
     fn response_strategy() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
         use proptest::prelude::*;
         let piece = prop_oneof![
@@ -231,8 +175,8 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn agrees_with_reference(response in response_strategy()) {
-            proptest::prop_assert_eq!(whole(&response), reference(&response));
-            proptest::prop_assert_eq!(bytewise(&response), reference(&response));
+            proptest::prop_assert_eq!(whole(&response), crate::proto::http::reference::status_line(&response));
+            proptest::prop_assert_eq!(bytewise(&response), crate::proto::http::reference::status_line(&response));
         }
 
         #[test]
