@@ -7,21 +7,16 @@
 pub mod env;
 pub mod options;
 
-use crate::policy::target::Target;
+pub use crate::policy::target::{MAX_TARGETS, Named, Target};
 use crate::proto::Settings;
 use crate::report::UsageError;
 
-/// How many targets one run checks at most.
-pub const MAX_TARGETS: usize = 16;
 /// How many `-H` headers one run sends at most.
 pub const MAX_HEADERS: usize = 16;
 /// The deadline when `-t` is not given.
 pub const DEFAULT_TIMEOUT_MS: u64 = 2000;
 /// Room for every option value and target after expansion.
 pub const ARENA: usize = 8192;
-
-/// A target as given (after expansion), for the output line, and what it says.
-pub type Named<'a> = (&'a [u8], Target<'a>);
 
 /// What the command line asks for.
 #[derive(Debug)]

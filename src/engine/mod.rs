@@ -6,17 +6,15 @@
 pub mod deadline;
 pub mod probe;
 
+use crate::policy::target::MAX_TARGETS;
 use deadline::Deadline;
 use probe::Probe;
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::io::Errno;
 
-/// The largest request one target sends.
-pub const REQUEST_MAX: usize = 2048;
-
 /// The most sockets polled at once: two per target (the race of 127.0.0.1
 /// and ::1), and the deadline's timer.
-const POLL_MAX: usize = 1 + 2 * crate::cli::MAX_TARGETS;
+const POLL_MAX: usize = 1 + 2 * MAX_TARGETS;
 
 /// Runs every network probe (file probes are done already) until each is
 /// decided or the deadline passes.

@@ -4,12 +4,10 @@
 //! session what arrives until it decides. A probe owns its sockets; they are
 //! closed when it ends ([`Probe::end`]), or when it is dropped.
 
-use crate::cli::Named;
-use crate::engine::REQUEST_MAX;
 use crate::engine::deadline::Deadline;
 use crate::policy::loopback::{self, Host};
-use crate::policy::target::{Check, Endpoint};
-use crate::proto::{Reply, Session, Settings, Step, file};
+use crate::policy::target::{Check, Endpoint, Named};
+use crate::proto::{REQUEST_MAX, Reply, Session, Settings, Step, file};
 use crate::report::{Phase, Reason};
 use crate::text::line::Line;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};

@@ -7,6 +7,12 @@ use crate::policy::loopback::{self, Host};
 use crate::report::TargetError;
 use crate::text::duration;
 
+/// How many targets one run checks at most.
+pub const MAX_TARGETS: usize = 16;
+
+/// A target as given (after expansion), for the output line, and what it says.
+pub type Named<'a> = (&'a [u8], Target<'a>);
+
 /// The longest Unix socket path: `sun_path` holds 108 bytes with the NUL.
 pub const UNIX_PATH_MAX: usize = 107;
 

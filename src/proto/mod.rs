@@ -24,6 +24,9 @@ use crate::report::{Phase, Reason};
 use crate::text::buffer::Buffer;
 use http::status_list::StatusList;
 
+/// The largest request one target sends.
+pub const REQUEST_MAX: usize = 2048;
+
 /// The most a session answers to one read (gRPC: a SETTINGS ACK and PING
 /// ACKs). What does not fit whole is not sent.
 pub const REPLY_MAX: usize = 256;

@@ -31,7 +31,7 @@ use rustix::net::{RecvFlags, SendFlags};
 /// and the most overhead TLS allows).
 const READ_BUF: usize = 16_640;
 /// Our records: the ClientHello, or the request (`REQUEST_MAX`) in one record.
-const WRITE_BUF: usize = crate::engine::REQUEST_MAX + 512;
+const WRITE_BUF: usize = crate::proto::REQUEST_MAX + 512;
 
 /// Does the TLS handshake on the connected, non-blocking `socket`, sends
 /// `request` and reads up to the status line, which `http` judges; gives up
