@@ -9,7 +9,7 @@ use crate::cli::env::{self, ExpandError};
 use crate::cli::{Command, DEFAULT_TIMEOUT_MS, MAX_HEADERS, MAX_TARGETS, Plan, Slots};
 use crate::policy::target;
 use crate::proto::Settings;
-use crate::proto::http::request;
+use crate::proto::http::request::{self, HeaderError};
 use crate::proto::http::status_list::StatusList;
 use crate::report::UsageError;
 use crate::text::duration;
@@ -51,6 +51,12 @@ impl Opt {
         matches!(self, Opt::Timeout | Opt::Status | Opt::Method | Opt::Header)
     }
 }
+
+/// The methods `-X` takes: the safe ones (RFC 9110 9.2.1), which ask a server
+/// to change nothing. A health check only reads; with any other method an
+/// `http+unix:` target could drive a local API (a Docker socket: kill, pull,
+/// build...).
+const SAFE_METHODS: [&[u8]; 3] = [b"GET", b"HEAD", b"OPTIONS"];
 
 /// True for an argument that is written as an option: a dash and more (a
 /// lone `-` is a target).
@@ -134,7 +140,7 @@ impl<'e: 'a, 'a, E: Iterator<Item = &'e [u8]> + Clone> Parser<'a, E> {
                     statuses = StatusList::parse(value).ok_or(UsageError::BadStatusList(value))?;
                 }
                 Opt::Method => {
-                    if !request::is_token(value) {
+                    if !SAFE_METHODS.contains(&value) {
                         return Err(UsageError::BadMethod(value));
                     }
                     method = value;
@@ -196,10 +202,14 @@ impl<'e: 'a, 'a, E: Iterator<Item = &'e [u8]> + Clone> Parser<'a, E> {
         Ok(())
     }
 
-    /// Checks and keeps one `-H` header.
+    /// Checks and keeps one `-H` header. Its value is never said in an
+    /// error: it may carry a token.
     fn header(&mut self, header: &'a [u8]) -> Result<(), UsageError<'a>> {
-        if request::split_header(header).is_none() {
-            return Err(UsageError::BadHeader(header));
+        match request::check_header(header) {
+            Ok(_) => {}
+            Err(HeaderError::NoName) => return Err(UsageError::HeaderWithoutName),
+            Err(HeaderError::BadName(name)) => return Err(UsageError::BadHeaderName(name)),
+            Err(HeaderError::BadValue(name)) => return Err(UsageError::BadHeaderValue(name)),
         }
         let slot = self
             .headers
@@ -362,8 +372,35 @@ mod tests {
         );
         assert_eq!(err(&["-t", "soon", ":80"]), "bad timeout: soon");
         assert_eq!(err(&["-s", "2xx", ":80"]), "bad status list: 2xx");
-        assert_eq!(err(&["-X", "GET /x", ":80"]), "bad method: GET /x");
-        assert_eq!(err(&["-H", "nocolon", ":80"]), "bad header: nocolon");
+        assert_eq!(
+            err(&["-X", "GET /x", ":80"]),
+            "bad method: GET /x (a health check only reads: GET, HEAD or OPTIONS)"
+        );
+        for method in ["POST", "DELETE", "PUT", "PATCH", "get", "M-SEARCH"] {
+            assert!(
+                err(&["-X", method, ":80"]).starts_with("bad method: "),
+                "{method}"
+            );
+        }
+        for method in ["GET", "HEAD", "OPTIONS"] {
+            assert_eq!(
+                plan(&["-X", method, ":80"]).settings.method,
+                method.as_bytes()
+            );
+        }
+        // Header values are never said: they may be secrets.
+        assert_eq!(
+            err(&["-H", "s3cret", ":80"]),
+            "bad header: not 'Name: value'"
+        );
+        assert_eq!(
+            err(&["-H", "Bad Name: s3cret", ":80"]),
+            "bad header name: Bad Name"
+        );
+        assert_eq!(
+            err(&["-H", "Authorization: Bearer s3cr\x1bt", ":80"]),
+            "bad header Authorization: its value holds a control character"
+        );
         assert_eq!(
             err(&["http://10.0.0.5/"]),
             "http://10.0.0.5/: refused: 10.0.0.5 is not a loopback address"

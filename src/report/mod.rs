@@ -145,8 +145,15 @@ pub enum UsageError<'a> {
     MissingValue(&'a [u8]),
     BadTimeout(&'a [u8]),
     BadStatusList(&'a [u8]),
+    /// A method other than GET, HEAD and OPTIONS.
     BadMethod(&'a [u8]),
-    BadHeader(&'a [u8]),
+    /// A `-H` without `Name:` (nothing of it is said: it may be a secret).
+    HeaderWithoutName,
+    /// A `-H` whose name is not a token.
+    BadHeaderName(&'a [u8]),
+    /// A `-H` whose value holds a byte no header value may (the header's name:
+    /// values are never said, they may carry tokens).
+    BadHeaderValue(&'a [u8]),
     TooManyTargets,
     TooManyHeaders,
     NoTarget,
@@ -267,8 +274,19 @@ impl UsageError<'_> {
             }
             UsageError::BadTimeout(value) => bad(line, "timeout", value),
             UsageError::BadStatusList(value) => bad(line, "status list", value),
-            UsageError::BadMethod(value) => bad(line, "method", value),
-            UsageError::BadHeader(value) => bad(line, "header", value),
+            UsageError::BadMethod(value) => {
+                bad(line, "method", value);
+                say(line, " (a health check only reads: GET, HEAD or OPTIONS)");
+            }
+            UsageError::HeaderWithoutName => say(line, "bad header: not 'Name: value'"),
+            UsageError::BadHeaderName(name) => {
+                line.push(b"bad header name: ").push_printable(name);
+            }
+            UsageError::BadHeaderValue(name) => {
+                line.push(b"bad header ")
+                    .push_printable(name)
+                    .push(b": its value holds a control character");
+            }
             UsageError::TooManyTargets => say(line, "too many targets"),
             UsageError::TooManyHeaders => say(line, "too many headers"),
             UsageError::NoTarget => {

@@ -27,16 +27,45 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Splits `Name: value` into the name and the value without surrounding
-/// blanks. `None` unless the name is a token and the value has no CR, LF or
-/// NUL: nothing can be injected on the wire.
-pub fn split_header(header: &[u8]) -> Option<(&[u8], &[u8])> {
-    let colon = header.iter().position(|&b| b == b':')?;
+/// Why a `-H` header is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderError<'a> {
+    /// No `:`.
+    NoName,
+    /// The name (before the `:`) is not a token.
+    BadName(&'a [u8]),
+    /// The value holds a byte RFC 9110 forbids; the header's name.
+    BadValue(&'a [u8]),
+}
+
+/// Checks a `Name: value` header: the name a token, the value only visible
+/// ASCII, SP, HTAB and obs-text (RFC 9110 5.5): no control byte, so nothing
+/// can be injected on the wire or confuse a server.
+pub fn check_header(header: &[u8]) -> Result<(&[u8], &[u8]), HeaderError<'_>> {
+    let colon = header
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or(HeaderError::NoName)?;
     let (name, value) = (&header[..colon], &header[colon + 1..]);
-    if !is_token(name) || value.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)) {
-        return None;
+    if !is_token(name) {
+        return Err(HeaderError::BadName(name));
     }
-    Some((name, trim_blanks(value)))
+    if !value.iter().all(|&b| is_field_value_byte(b)) {
+        return Err(HeaderError::BadValue(name));
+    }
+    Ok((name, trim_blanks(value)))
+}
+
+/// RFC 9110 5.5: a field value's bytes are visible ASCII, SP, HTAB and
+/// obs-text (0x80 to 0xFF).
+fn is_field_value_byte(b: u8) -> bool {
+    b.is_ascii_graphic() || b == b' ' || b == b'\t' || b >= 0x80
+}
+
+/// Splits `Name: value` into the name and the value without surrounding
+/// blanks; `None` unless [`check_header`] accepts it.
+pub fn split_header(header: &[u8]) -> Option<(&[u8], &[u8])> {
+    check_header(header).ok()
 }
 
 /// `value` without leading and trailing SP and HTAB.
@@ -186,8 +215,29 @@ mod tests {
             b"A: \n",
             b"A: \0",
             b"A\r: b",
+            b"A: \x0b",
+            b"A: \x0c",
+            b"A: \x1b[0m",
+            b"A: \x7f",
         ] {
             assert_eq!(split_header(bad), None, "{bad:?}");
+        }
+        assert_eq!(check_header(b"nocolon"), Err(HeaderError::NoName));
+        assert_eq!(check_header(b"A B: c"), Err(HeaderError::BadName(b"A B")));
+        assert_eq!(
+            check_header(b"Token: s3cr\x1bt"),
+            Err(HeaderError::BadValue(b"Token"))
+        );
+        // obs-text and HTAB are allowed in values.
+        assert_eq!(
+            split_header(b"A: caf\xc3\xa9\tb"),
+            Some((&b"A"[..], &b"caf\xc3\xa9\tb"[..]))
+        );
+        // Every byte against RFC 9110's wording.
+        for b in 0..=255u8 {
+            let header = [b'A', b':', b'x', b, b'y'];
+            let allowed = (0x21..=0x7e).contains(&b) || b == b' ' || b == b'\t' || b >= 0x80;
+            assert_eq!(split_header(&header).is_some(), allowed, "{b:#x}");
         }
         assert!(is_token(b"GET") && is_token(b"M-SEARCH") && !is_token(b"G T") && !is_token(b""));
         // Against RFC 9110's other wording: visible ASCII but the delimiters.
