@@ -29,7 +29,7 @@ import pytest
 
 import faultserver
 import h2faults as h2
-from conftest import BIN, ROOT, VERSION, _stop, assert_fail, line, run_probe
+from conftest import BIN, ROOT, VERSION, _stop, assert_fail, fail_reason, line, run_probe
 from h2faults import (
     ACK,
     CONTINUATION,
@@ -81,17 +81,10 @@ def short_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="spg-", dir="/tmp"))
 
 
-def fail_reason(r, target: str) -> str:
-    """The reason of the one failure line for `target`."""
-    assert r.rc == 1 and r.out == "", str(r)
-    assert len(r.lines) == 1 and r.lines[0].startswith(f"scratchprobe: {target}: "), str(r)
-    return r.lines[0][len(f"scratchprobe: {target}: ") :]
-
-
 def assert_serving(r, *targets: str):
     """Exit 0; run with -v: one `TARGET: SERVING` line per target."""
     assert r.rc == 0 and r.err == "", str(r)
-    assert sorted(r.out_lines) == sorted(f"scratchprobe: {t}: SERVING" for t in targets), str(r)
+    assert sorted(r.out_lines) == sorted(line(t, "SERVING") for t in targets), str(r)
 
 
 # ===========================================================================
@@ -292,8 +285,7 @@ def test_unix_socket_missing(probe):
     d = short_dir()
     try:
         t = f"grpc+unix:{d}/none.sock"
-        r = probe(t)
-        assert r.rc == 1 and len(r.lines) == 1 and r.lines[0].startswith(f"scratchprobe: {t}: "), str(r)
+        fail_reason(probe(t), t)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -325,7 +317,7 @@ def test_several_targets_and_http_in_one_run(probe, grpcd, fault_server):
         r = probe("-v", *g, http)
         assert r.rc == 0 and r.err == "", str(r)
         assert sorted(r.out_lines) == sorted(
-            [f"scratchprobe: {t}: SERVING" for t in g] + [f"scratchprobe: {http}: HTTP 200"]
+            [line(t, "SERVING") for t in g] + [line(http, "HTTP 200")]
         ), str(r)
         # one failing gRPC target among passing ones: only its line, exit 1
         bad = [f"grpc://127.0.0.1:{grpcd.port}/svc.Down", f"grpc+unix:{grpcd.sock}:nope"]

@@ -41,6 +41,7 @@ from conftest import (
     assert_fail,
     assert_pass,
     check_contract,
+    fail_reason,
     line,
     run_probe,
     traced_probe,
@@ -477,7 +478,7 @@ def test_verbose_does_not_claim_unfiltered(fault_server):
 def test_byte_by_byte_200(probe, fault_server):
     with fault_server(faultserver.drip(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0.005)) as port:
         r = probe("-t", "2s", f"http://127.0.0.1:{port}/")
-        assert_pass(r, port)
+        assert_pass(r, server=port)
         assert_exits_by_itself(r, 2)
 
 
@@ -492,7 +493,7 @@ def test_byte_by_byte_503(probe, fault_server):
 def test_byte_by_byte_interim_then_200(probe, fault_server):
     with fault_server(faultserver.drip(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", 0.003)) as port:
         r = probe("-t", "2s", f"http://localhost:{port}/")
-        assert_pass(r, port)
+        assert_pass(r, server=port)
 
 
 def test_byte_by_byte_slower_than_the_deadline(probe, fault_server):
@@ -564,9 +565,7 @@ CLOSED_REASONS = (
 
 def _assert_closed_reason(r, t):
     assert r.rc == 1, f"exit {r.rc} (negative: killed by a signal, e.g. -13 = SIGPIPE)\n{r}"
-    assert len(r.lines) == 1 and r.lines[0].startswith(f"scratchprobe: {t}: "), str(r)
-    reason = r.lines[0][len(f"scratchprobe: {t}: ") :]
-    assert reason in CLOSED_REASONS, str(r)
+    assert fail_reason(r, t) in CLOSED_REASONS, str(r)
 
 
 @pytest.mark.parametrize("rst", [False, True], ids=["FIN", "RST"])

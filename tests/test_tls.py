@@ -23,7 +23,6 @@ import ssl
 import struct
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +35,8 @@ from conftest import (
     nginx_conf,
     _stop,
     Server,
+    assert_fail,
+    assert_pass,
     connect_addresses,
     is_loopback_addr,
     line,
@@ -86,16 +87,6 @@ def tprobe(tls_bin):
         return run_probe(*args, binary=tls_bin, **kw)
 
     return run
-
-
-def assert_ok(r):
-    assert (r.rc, r.out, r.err) == (0, "", ""), str(r)
-
-
-def assert_fail(r, target: str, reason: str):
-    assert r.rc == 1, str(r)
-    assert r.lines == [line(target, reason)], str(r)
-    assert r.out == "", str(r)
 
 
 # -- certificates and servers -----------------------------------------------------
@@ -326,15 +317,15 @@ def test_default_build_names_the_tls_build(probe):
 @pytest.mark.parametrize("kind", ["ec", "rsa"])
 def test_s_server_tls13(tprobe, certs, kind):
     with s_server(certs, "-tls1_3", kind=kind) as port:
-        assert_ok(tprobe(f"https://127.0.0.1:{port}/"))
+        assert_pass(tprobe(f"https://127.0.0.1:{port}/"))
         r = tprobe("-v", f"https://localhost:{port}/")
         assert (r.rc, r.out) == (0, line(f"https://localhost:{port}/", "HTTP 200") + "\n"), str(r)
 
 
 def test_s_server_ipv6(tprobe, certs):
     with s_server(certs, host="::1") as port:
-        assert_ok(tprobe(f"https://[::1]:{port}/"))
-        assert_ok(tprobe(f"https://localhost:{port}/"))
+        assert_pass(tprobe(f"https://[::1]:{port}/"))
+        assert_pass(tprobe(f"https://localhost:{port}/"))
 
 
 @pytest.mark.parametrize("fixture", ["nginx_rsa", "nginx_ec"])
@@ -343,7 +334,7 @@ def test_nginx(request, tprobe, fixture):
     port = srv.port
     for host in ["127.0.0.1", "[::1]", "localhost", ""]:
         mark = srv.log_mark()
-        assert_ok(tprobe(f"https://{host}:{port}/healthz"))
+        assert_pass(tprobe(f"https://{host}:{port}/healthz"))
         (entry,) = srv.log_since(mark)
         assert entry == (
             f'GET /healthz HTTP/1.1 200 "scratchprobe/{VERSION}" "localhost:{port}" '
@@ -351,7 +342,7 @@ def test_nginx(request, tprobe, fixture):
         ), entry
     t = f"https://127.0.0.1:{port}/down"
     assert_fail(tprobe(t), t, "HTTP 503")
-    assert_ok(tprobe(f"https://127.0.0.1:{port}/moved"))
+    assert_pass(tprobe(f"https://127.0.0.1:{port}/moved"))
     t = f"https://127.0.0.1:{port}/moved"
     assert_fail(tprobe("-s", "200", t), t, "HTTP 302")
     t = f"https://127.0.0.1:{port}/nothing"
@@ -362,7 +353,7 @@ def test_nginx_sni_and_headers(tprobe, nginx_rsa):
     """-H Host: names the server (SNI, without the port); other -H headers go along."""
     srv = nginx_rsa
     mark = srv.log_mark()
-    assert_ok(tprobe("-H", "Host: app.example:8443", "-H", "User-Agent: kube-probe/1.30",
+    assert_pass(tprobe("-H", "Host: app.example:8443", "-H", "User-Agent: kube-probe/1.30",
                      "-X", "GET", f"https://127.0.0.1:{srv.port}/healthz"))
     (entry,) = srv.log_since(mark)
     assert entry == ('GET /healthz HTTP/1.1 200 "kube-probe/1.30" "app.example:8443" '
@@ -376,7 +367,7 @@ def test_python_https(tprobe, certs, path, code, passes):
         t = f"https://127.0.0.1:{port}{path}"
         r = tprobe(t)
         if passes:
-            assert_ok(r)
+            assert_pass(r)
         else:
             assert_fail(r, t, f"HTTP {code}")
         assert srv.seen == [(f"GET {path} HTTP/1.1", f"localhost:{port}", "TLSv1.3", "http/1.1")]
@@ -385,8 +376,8 @@ def test_python_https(tprobe, certs, path, code, passes):
 def test_python_https_ipv6(tprobe, certs):
     with python_https(certs, "ec", host="::1") as srv:
         port = srv.server_address[1]
-        assert_ok(tprobe(f"https://[::1]:{port}/healthz"))
-        assert_ok(tprobe(f"https://localhost:{port}/healthz"))
+        assert_pass(tprobe(f"https://[::1]:{port}/healthz"))
+        assert_pass(tprobe(f"https://localhost:{port}/healthz"))
 
 
 def test_https_beside_other_targets(tprobe, certs, nginx_rsa, tmp_path):
@@ -401,7 +392,7 @@ def test_https_beside_other_targets(tprobe, certs, nginx_rsa, tmp_path):
             f"tcp://127.0.0.1:{nginx_rsa.port}",
             f"file:{f}",
         )
-        assert_ok(r)
+        assert_pass(r)
 
 
 def test_fast(tprobe, nginx_rsa):
