@@ -21,7 +21,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -74,11 +73,6 @@ def test_default_build_names_the_grpc_build():
 
 VENV_PY = ROOT / "target/venv/bin/python"
 PYTHON = str(VENV_PY if VENV_PY.exists() else sys.executable)
-
-
-def short_dir() -> Path:
-    """A directory with a short path, for socket files (sun_path: 107 bytes)."""
-    return Path(tempfile.mkdtemp(prefix="spg-", dir="/tmp"))
 
 
 def assert_serving(r, *targets: str):
@@ -172,7 +166,7 @@ STATUSES = {
 def grpc_server(binds=("[::1]:0", "127.0.0.1:{port}"), unix=False, health=True, statuses=STATUSES):
     """A grpcio server in a subprocess; retried if the port picked for the
     first address is taken on the second."""
-    d = short_dir()
+    d = faultserver.short_dir()
     sock = d / "g.sock" if unix else None
     record = d / "calls.jsonl"
     cfg = {
@@ -282,7 +276,7 @@ def test_unix_socket(probe, grpcd):
 
 
 def test_unix_socket_missing(probe):
-    d = short_dir()
+    d = faultserver.short_dir()
     try:
         t = f"grpc+unix:{d}/none.sock"
         fail_reason(probe(t), t)
@@ -431,16 +425,12 @@ def test_request_for_the_whole_server_is_empty(probe):
 
 
 def test_unix_socket_h2(probe):
-    d = short_dir()
-    try:
-        with h2server(answer(SERVER_SETTINGS, h2.response(1)), unix=d / "h2.sock") as srv:
-            t = f"{srv.target}:a.B"
-            assert_serving(probe("-v", t), t)
-            check_server(srv)
-            assert dict(srv.request.headers)[":authority"] == "localhost"
-            assert srv.request.message.endswith(b"\x0a\x03a.B")
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    with h2server(answer(SERVER_SETTINGS, h2.response(1)), unix=True) as srv:
+        t = f"{srv.target}:a.B"
+        assert_serving(probe("-v", t), t)
+        check_server(srv)
+        assert dict(srv.request.headers)[":authority"] == "localhost"
+        assert srv.request.message.endswith(b"\x0a\x03a.B")
 
 
 @pytest.mark.parametrize(

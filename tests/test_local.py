@@ -21,9 +21,11 @@ from pathlib import Path
 
 import pytest
 
+import faultserver
 from conftest import BIN, MAX_LINE, PREFIX, assert_fail, assert_pass, fail_reason, is_root, line, run_probe
+from faultserver import FaultServer, accept_never, drip, hang, send
 import unixservers as us
-from unixservers import UnixFaultServer, UnixHTTPServer, u_drip, u_hang, u_send
+from unixservers import UnixHTTPServer
 
 SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 UNSHARE = shutil.which("unshare") or "/usr/bin/unshare"
@@ -36,7 +38,7 @@ MARGIN = 0.1
 
 @pytest.fixture
 def tmpdir_short():
-    d = us.short_dir()
+    d = faultserver.short_dir()
     os.chmod(d, 0o755)  # mkdtemp makes it 0700: uid 65534 must reach inside
     try:
         yield d
@@ -66,7 +68,7 @@ needs_nobody = pytest.mark.skipif(
 
 
 def test_unix_listening_socket_passes(probe):
-    with UnixFaultServer(u_hang()) as srv:
+    with FaultServer(hang(), unix=True) as srv:
         t = f"unix:{srv.spec}"
         assert_pass(probe(t))
         assert_pass(probe("-v", t), line(t, "connected"))
@@ -76,12 +78,12 @@ def test_unix_listening_socket_passes(probe):
 def test_unix_socket_that_never_accepts_passes(probe):
     """A connect check: the kernel completing the connection (backlog) is
     enough, as for tcp://."""
-    with UnixFaultServer(accept=False) as srv:
+    with FaultServer(accept_never(), unix=True) as srv:
         assert_pass(probe("-v", f"unix:{srv.spec}"), line(f"unix:{srv.spec}", "connected"))
 
 
 def test_unix_abstract_socket_passes(probe):
-    with UnixFaultServer(u_hang(), abstract=True) as srv:
+    with FaultServer(hang(), abstract=True) as srv:
         assert srv.spec.startswith("@")
         t = f"unix:{srv.spec}"
         assert_pass(probe("-v", t), line(t, "connected"))
@@ -91,7 +93,7 @@ def test_unix_abstract_socket_passes(probe):
 def test_unix_abstract_name_is_not_a_path(probe, tmpdir_short):
     """`unix:@name` is the abstract name, not a file called `@name`: a
     listening socket *file* named @name in the cwd must not satisfy it."""
-    name = us.abstract_name()
+    name = faultserver.abstract_name()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.bind(str(tmpdir_short / ("@" + name)))
@@ -128,7 +130,7 @@ def test_unix_socket_file_without_listener_is_refused(probe, tmpdir_short):
 
 
 def test_unix_abstract_without_listener_is_refused(probe):
-    t = f"unix:@{us.abstract_name('nobody-listens')}"
+    t = f"unix:@{faultserver.abstract_name('nobody-listens')}"
     assert_fail(probe(t), t, "connection refused")
 
 
@@ -151,7 +153,7 @@ def test_unix_path_that_is_not_a_socket(probe, tmpdir_short, kind):
 
 
 def test_unix_symlink_to_socket_passes(probe, tmpdir_short):
-    with UnixFaultServer(u_hang()) as srv:
+    with FaultServer(hang(), unix=True) as srv:
         link = tmpdir_short / "link.sock"
         link.symlink_to(srv.spec)
         assert_pass(probe(f"unix:{link}"))
@@ -182,7 +184,7 @@ def test_unix_abstract_datagram_fails(probe):
     """The kernel answers ECONNREFUSED for an abstract name bound only by a
     datagram socket (abstract names are looked up per type), so either cause
     is right; it must fail."""
-    name = us.abstract_name("dgram")
+    name = faultserver.abstract_name("dgram")
     d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         d.bind("\0" + name)
@@ -198,14 +200,14 @@ def test_unix_abstract_datagram_fails(probe):
 def test_unix_permission_denied(tmpdir_short):
     """A socket in a 0700 root directory, and a 0600 root-owned socket, probed
     as uid 65534."""
-    with UnixFaultServer(u_hang(), path=tmpdir_short / "open.sock") as srv:
+    with FaultServer(hang(), unix=tmpdir_short / "open.sock") as srv:
         os.chmod(srv.path, 0o600)
         t = f"unix:{srv.path}"
         r = run_probe(t, prefix=AS_NOBODY)
         assert_fail(r, t, "permission denied")
         priv = tmpdir_short / "priv"
         priv.mkdir(mode=0o700)
-        with UnixFaultServer(u_hang(), path=priv / "p.sock") as srv2:
+        with FaultServer(hang(), unix=priv / "p.sock") as srv2:
             t = f"unix:{srv2.path}"
             r = run_probe(t, prefix=AS_NOBODY)
             assert_fail(r, t, "permission denied")
@@ -225,31 +227,15 @@ def test_unix_backlog_full_fails_within_deadline(probe, tmpdir_short):
     """A Unix listener whose backlog is full: a non-blocking connect gets
     EAGAIN at once; the probe must fail with a reason, not hang or retry past
     the deadline."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    fillers = []
-    try:
-        s.bind(str(tmpdir_short / "busy.sock"))
-        s.listen(0)
-        for _ in range(4):
-            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            c.setblocking(False)
-            try:
-                c.connect(str(tmpdir_short / "busy.sock"))
-            except BlockingIOError:
-                pass
-            fillers.append(c)
+    with FaultServer(faultserver.full_backlog(), unix=tmpdir_short / "busy.sock"):
         t = f"unix:{tmpdir_short}/busy.sock"
         r = probe("-t", "500ms", t)
         fail_reason(r, t)
         assert r.elapsed < 0.5 + MARGIN, str(r)
-    finally:
-        for c in fillers:
-            c.close()
-        s.close()
 
 
 def test_unix_env_expansion(probe):
-    with UnixFaultServer(u_hang()) as srv:
+    with FaultServer(hang(), unix=True) as srv:
         assert_pass(probe("-v", "unix:${SOCK}", env={"SOCK": srv.spec}), line(f"unix:{srv.spec}", "connected"))
 
 
@@ -352,7 +338,7 @@ def test_http_unix_failures_name_the_cause(probe, tmpdir_short):
 
 
 def test_http_unix_hanging_server_times_out(probe):
-    with UnixFaultServer(u_hang()) as srv:
+    with FaultServer(hang(), unix=True) as srv:
         t = f"http+unix:{srv.spec}:/healthz"
         r = probe("-t", "300ms", t)
         assert_fail(r, t, "timed out after 300ms while waiting for the status line")
@@ -360,7 +346,7 @@ def test_http_unix_hanging_server_times_out(probe):
 
 
 def test_http_unix_half_close_before_status(probe):
-    with UnixFaultServer(u_send(b"HTTP/1.1 2")) as srv:
+    with FaultServer(send(b"HTTP/1.1 2"), unix=True) as srv:
         t = f"http+unix:{srv.spec}:/"
         r = probe("-t", "1s", t)
         assert_fail(r, t, "connection closed before the status line")
@@ -368,9 +354,9 @@ def test_http_unix_half_close_before_status(probe):
 
 
 def test_http_unix_byte_by_byte(probe):
-    with UnixFaultServer(u_drip(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0.005)) as srv:
+    with FaultServer(drip(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0.005), unix=True) as srv:
         assert_pass(probe("-t", "2s", f"http+unix:{srv.spec}:/"))
-    with UnixFaultServer(u_drip(b"HTTP/1.1 503 Busy\r\n\r\n", 0.005)) as srv:
+    with FaultServer(drip(b"HTTP/1.1 503 Busy\r\n\r\n", 0.005), unix=True) as srv:
         t = f"http+unix:{srv.spec}:/"
         assert_fail(probe("-t", "2s", t), t, "HTTP 503")
 
@@ -716,7 +702,7 @@ def test_mixed_kinds_all_pass(probe, pyhttp, tmpdir_short):
     hb = tmpdir_short / "hb"
     hb.write_text("")
     set_age(hb, 5)
-    with UnixFaultServer(u_hang()) as usrv, UnixHTTPServer() as hsrv:
+    with FaultServer(hang(), unix=True) as usrv, UnixHTTPServer() as hsrv:
         targets = [
             f"http://127.0.0.1:{pyhttp.port}/healthz",
             f"file:{hb}?max-age=30s",
@@ -745,7 +731,7 @@ def test_mixed_kinds_fail_together_under_one_deadline(probe, fault_server, tmpdi
     hb = tmpdir_short / "hb"
     hb.write_text("")
     set_age(hb, 45)
-    with fault_server() as port, UnixFaultServer(u_hang()) as usrv:
+    with fault_server() as port, FaultServer(hang(), unix=True) as usrv:
         targets = [
             f"http://:{port}/healthz",
             f"file:{hb}?max-age=30s",

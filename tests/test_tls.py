@@ -20,7 +20,6 @@ import os
 import shutil
 import socket
 import ssl
-import struct
 import subprocess
 import threading
 from pathlib import Path
@@ -219,33 +218,27 @@ def python_https(certs, kind="ec", host="127.0.0.1", maximum=None):
         srv.server_close()
 
 
-class AfterHello(faultserver.Behaviour):
+def after_hello(action: str, data: bytes = b"", first: bool = False) -> faultserver.Behaviour:
     """A server that is not (quite) a TLS server: reads what the client sends
-    first (the ClientHello), then sends `data` and FIN, or closes (FIN), or
-    resets (RST), or hangs. With `first`, it sends `data` at once on accept
-    (a banner), before reading."""
+    first (the ClientHello), then sends `data` and FIN ("send"), or closes
+    (FIN, "close"), or resets (RST, "reset"), or hangs ("hang"). With
+    `first`, it sends `data` at once on accept (a banner), before reading."""
 
-    def __init__(self, action, data=b"", first=False):
-        self.action, self.data, self.first = action, data, first
-        self.name = f"after_hello({action}, {data[:20]!r})"
+    def script(c: faultserver.Conn) -> None:
+        if first:
+            c.send(data)
+        if not c.read_some():
+            return
+        if action == "reset":
+            return c.reset()
+        if action == "send" and not first:
+            c.send(data)
+        if action in ("send", "close"):
+            c.close()
+        else:
+            c.hold()
 
-    def handle(self, conn, server):
-        if self.first:
-            conn.sendall(self.data)
-        conn.settimeout(3)
-        try:
-            conn.recv(65536)
-        except OSError:
-            return
-        if self.action == "reset":
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
-            return
-        if self.action == "send" and not self.first:
-            conn.sendall(self.data)
-        if self.action in ("send", "close"):
-            conn.shutdown(socket.SHUT_WR)
-        faultserver._hold(conn, server)
+    return faultserver.Behaviour(f"after_hello({action}, {data[:20]!r})", script)
 
 
 @contextlib.contextmanager
@@ -441,9 +434,9 @@ def test_plain_http_server(tprobe, nginx):
 
 
 @pytest.mark.parametrize("behaviour", [
-    AfterHello("send", b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
-    AfterHello("send", b"SSH-2.0-OpenSSH_9.2p1\r\n", first=True),
-    AfterHello("send", b"\x00" * 64),
+    after_hello("send", b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+    after_hello("send", b"SSH-2.0-OpenSSH_9.2p1\r\n", first=True),
+    after_hello("send", b"\x00" * 64),
 ], ids=["http-400", "ssh-banner", "zeros"])
 def test_not_a_tls_server(tprobe, fault_server, behaviour):
     with fault_server(behaviour) as port:
@@ -457,13 +450,13 @@ def test_not_a_tls_server(tprobe, fault_server, behaviour):
     (80, "TLS alert 80 from the server"),
 ])
 def test_alert_from_the_server(tprobe, fault_server, alert, reason):
-    with fault_server(AfterHello("send", bytes([0x15, 3, 3, 0, 2, 2, alert]))) as port:
+    with fault_server(after_hello("send", bytes([0x15, 3, 3, 0, 2, 2, alert]))) as port:
         t = f"https://127.0.0.1:{port}/"
         assert_fail(tprobe(t), t, reason)
 
 
 def test_hang_during_handshake(tprobe, fault_server):
-    with fault_server(AfterHello("hang")) as port:
+    with fault_server(after_hello("hang")) as port:
         t = f"https://127.0.0.1:{port}/"
         r = tprobe("-t", "700ms", t)
         assert_fail(r, t, "timed out after 700ms while doing the TLS handshake")
@@ -479,7 +472,7 @@ def test_hang_after_handshake(tprobe, certs):
 
 def test_hang_fails_other_targets_at_the_deadline(tprobe, fault_server, closed_port):
     """While a TLS exchange blocks the others wait, under the same deadline."""
-    with fault_server(AfterHello("hang")) as hport, \
+    with fault_server(after_hello("hang")) as hport, \
             fault_server(faultserver.hang()) as pport:
         th, tp = f"https://127.0.0.1:{hport}/", f"http://127.0.0.1:{pport}/"
         r = tprobe("-t", "500ms", th, tp)
@@ -492,8 +485,8 @@ def test_hang_fails_other_targets_at_the_deadline(tprobe, fault_server, closed_p
 
 
 @pytest.mark.parametrize("behaviour,reason", [
-    (AfterHello("close"), "connection closed during the TLS handshake"),
-    (AfterHello("reset"), "connection reset"),
+    (after_hello("close"), "connection closed during the TLS handshake"),
+    (after_hello("reset"), "connection reset"),
 ], ids=["close", "reset"])
 def test_closed_during_handshake(tprobe, fault_server, behaviour, reason):
     with fault_server(behaviour) as port:
