@@ -613,9 +613,10 @@ class FaultServer:
             conns = list(self.conns)
         return bool(conns) and all(c.done.wait(max(0.0, deadline - time.monotonic())) for c in conns)
 
-    def pending_connections(self) -> int:
-        """For a server that never accepts: accepts (and closes) what the
-        kernel has queued, and returns how many there were."""
+    def pending_connections(self, reset: bool = False) -> int:
+        """For a server that never accepts: accepts what the kernel has
+        queued and closes it (with reset, as a reset: an RST over TCP);
+        returns how many there were."""
         self.sock.setblocking(False)
         n = 0
         while True:
@@ -623,6 +624,8 @@ class FaultServer:
                 sock, _ = self.sock.accept()
             except BlockingIOError:
                 return n
+            if reset:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()
             n += 1
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import platform
 import re
 import shutil
 import signal
@@ -618,23 +619,66 @@ def test_send_to_a_peer_that_is_gone(kind, fault_server):
             assert "EPIPE" in sends[0], f"the condition was not reached\n{trace}"
 
 
+# getpeername's number, as /proc/PID/syscall shows it (native tests only).
+GETPEERNAME = {"x86_64": 52, "aarch64": 205}.get(platform.machine())
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _in_syscall(pid: int, nr: int) -> bool:
+    """Whether `pid` stands in syscall `nr` (blocked, or stopped by a tracer
+    at its entry)."""
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().split()[0] == str(nr)
+    except (OSError, IndexError):
+        return False
+
+
 @pytest.mark.native
 @needs_strace
 def test_reset_before_the_peer_check_is_a_reset(fault_server):
-    """The server resets the connection right after accepting it; strace
-    holds the probe's getpeername back 200 ms, so the reset comes first and
-    getpeername fails (ENOTCONN). That is a reset, not a refused peer."""
-    with fault_server(close_unread(rst=True)) as port:
+    """A reset that lands after the probe saw its connect succeed but before
+    it asks for the peer's address: getpeername fails (ENOTCONN), and that
+    is `connection reset`, not a refused peer.
+
+    The order is made, not left to the scheduler. The server accepts nothing
+    (the kernel completes the connection all the same), so the probe finds
+    it connected and calls getpeername, where strace holds it for a second.
+    Only once the probe stands there (/proc/PID/syscall) does the test accept
+    the connection and reset it. (A server that reset the connection as soon
+    as it accepted it raced the probe: under load the reset came before the
+    probe read SO_ERROR, which then reported it, and getpeername was never
+    called.)"""
+    if GETPEERNAME is None:
+        pytest.skip(f"getpeername's number on {platform.machine()} is not known here")
+    with fault_server(faultserver.accept_never()) as port:
         t = f"http://127.0.0.1:{port}/"
         with tempfile.NamedTemporaryFile("r", suffix=".strace") as f:
-            r = run_probe(
-                "-t", "2s", t,
-                prefix=[STRACE, "-f", "-qq", "-o", f.name, "-e", "trace=getpeername",
-                        "-e", "inject=getpeername:delay_enter=200000"],
-                check=False,
+            start = time.monotonic()
+            strace = subprocess.Popen(
+                [STRACE, "-f", "-qq", "-o", f.name, "-e", "trace=getpeername",
+                 "-e", "inject=getpeername:delay_enter=1000000", str(BIN), "-t", "5s", t],
+                env={}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             )
+            try:
+                at_peer_check = lambda: any(_in_syscall(c, GETPEERNAME) for c in _children(strace.pid))  # noqa: E731
+                assert _wait_until(at_peer_check, timeout=5), "the probe never reached getpeername"
+                assert port.pending_connections(reset=True) == 1
+                out, err = strace.communicate(timeout=10)
+            finally:
+                if strace.poll() is None:
+                    strace.kill()
+                    strace.wait()
             trace = f.read()
-        assert "ENOTCONN" in trace, f"the condition was not reached\n{trace}"
+        r = Result(args=["-t", "5s", t], rc=strace.returncode, out=out.decode(), err=err.decode(),
+                   elapsed=time.monotonic() - start, trace=trace)
+        check_contract(r)
+        assert "ENOTCONN" in trace, f"the condition was not reached\n{r}"
         assert_fail(r, t, "connection reset")
 
 
