@@ -12,6 +12,11 @@ table, frame errors, closes, timeouts) is not fixed by the spec, so those
 tests check key words; the spec'd reasons (`gRPC NOT_SERVING`, `gRPC status 5
 (NOT_FOUND)`, `gRPC status 12 (UNIMPLEMENTED): ...`, `not an HTTP/2 server`,
 `connection refused`) are checked as whole lines.
+
+The probe is $SCRATCHPROBE, the default build, which carries gRPC.
+build-scripts/test also runs this module against the aarch64 binary under
+qemu-user; none of its tests looks at the process itself, so none is marked
+`native`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import pytest
 
 import faultserver
 import h2faults as h2
-from conftest import BIN, ROOT, VERSION, _stop, assert_fail, fail_reason, line, run_probe
+from conftest import ROOT, VERSION, _stop, assert_fail, fail_reason, line
 from h2faults import (
     ACK,
     CONTINUATION,
@@ -47,29 +52,6 @@ from h2faults import (
     answer_then_close,
     frame,
 )
-
-import functools  # noqa: E402
-import os  # noqa: E402
-
-# gRPC is in the `scratchprobe-grpc` build (cargo feature `grpc`) until it
-# fits the default binary's 16 KiB budget.
-GRPC_BIN = Path(
-    os.environ.get("SCRATCHPROBE_GRPC")
-    or ROOT / "target/grpc/x86_64-unknown-linux-musl/release/scratchprobe"
-).resolve()
-
-
-@pytest.fixture
-def probe():
-    """The shared `probe` fixture, on the gRPC build."""
-    return functools.partial(run_probe, binary=GRPC_BIN)
-
-
-def test_default_build_names_the_grpc_build():
-    for target in ("grpc://127.0.0.1:1", "grpc+unix:/nonexistent"):
-        r = run_probe(target, binary=BIN)
-        assert_fail(r, target, "this build has no gRPC: use scratchprobe-grpc")
-
 
 VENV_PY = ROOT / "target/venv/bin/python"
 PYTHON = str(VENV_PY if VENV_PY.exists() else sys.executable)
