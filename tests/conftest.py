@@ -164,14 +164,17 @@ def probe():
 
 
 def line(target: str, reason: str) -> str:
-    """The failure line for one target."""
+    """The line printed for one target: its failure, or with -v its result."""
     return f"scratchprobe: {target}: {reason}"
 
 
-def assert_pass(r, server=None, requests=None, connections=None):
-    """Exit 0, nothing printed. With a fault server: it got `requests`
-    requests in all (default: at least one), or `connections` connections."""
-    assert (r.rc, r.out, r.err) == (0, "", ""), str(r)
+def assert_pass(r, *verbose_lines, server=None, requests=None, connections=None):
+    """Exit 0, nothing on stderr, and on stdout nothing or, for a run with
+    -v, exactly `verbose_lines` (`line(target, "HTTP 200")`, ...). With a
+    fault `server`: it got `requests` requests in all (default: at least
+    one), or `connections` connections."""
+    assert (r.rc, r.err) == (0, ""), str(r)
+    assert r.out_lines == list(verbose_lines), str(r)
     if server is not None:
         server.sync()
         if connections is not None:
@@ -187,6 +190,15 @@ def assert_fail(r, target: str, reason: str):
     assert r.rc == 1, str(r)
     assert r.lines == [line(target, reason)], str(r)
     assert r.out == "", str(r)
+
+
+def fail_reason(r, target: str) -> str:
+    """Exit 1, exactly one line, for `target`: returns its reason (for the
+    reasons whose wording the contract leaves open)."""
+    assert r.rc == 1 and r.out == "", str(r)
+    prefix = line(target, "")
+    assert len(r.lines) == 1 and r.lines[0].startswith(prefix), str(r)
+    return r.lines[0][len(prefix) :]
 
 
 def assert_logged(server, mark: int, *starts: str):

@@ -12,8 +12,8 @@ the test asserts that list is empty.
 
     with H2FaultServer(answer(SERVER_SETTINGS, response(1))) as srv:
         probe(srv.target)                      # grpc://127.0.0.1:PORT
-    with H2FaultServer(script, unix="/tmp/sp-x/h2.sock") as srv:
-        probe(srv.target)                      # grpc+unix:/tmp/sp-x/h2.sock
+    with H2FaultServer(script, unix=True) as srv:
+        probe(srv.target)                      # grpc+unix:/tmp/sp-.../fault.sock
 
 Also here: a minimal HPACK encoder (integers, literals, Huffman strings from
 the printable part of RFC 7541 Appendix B) and decoder (static table, no
@@ -24,16 +24,13 @@ Servers bind loopback (or a Unix socket) only and are stopped on exit.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 import struct
-import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 
-POLL = 0.02
+from faultserver import Behaviour, Conn, FaultServer
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -323,12 +320,12 @@ class Closed(Exception):
     """The peer closed the connection (or the server is stopping)."""
 
 
-class H2Conn:
-    """One accepted connection, as a script sees it."""
+class H2Conn(Conn):
+    """One accepted connection, as a script sees it: the fault server's
+    connection, read frame by frame."""
 
     def __init__(self, sock: socket.socket, server: "H2FaultServer"):
-        self.sock = sock
-        self.server = server
+        super().__init__(sock, server)
         self.buf = b""
         self.frames: list[Frame] = []  # every frame received, in order
         self.request: Request | None = None
@@ -338,21 +335,13 @@ class H2Conn:
 
     def _fill(self, deadline: float) -> bool:
         """Reads more into buf; False on EOF, error, timeout or stop."""
-        self.sock.settimeout(POLL)
-        while not self.server.stopping.is_set() and time.monotonic() < deadline:
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                self.eof = True
-                return False
-            if not data:
-                self.eof = True
-                return False
-            self.buf += data
-            return True
-        return False
+        data = self._recv(deadline)
+        if data == b"":
+            self.eof = True
+        if not data:
+            return False
+        self.buf += data
+        return True
 
     def _take(self, n: int, deadline: float) -> bytes | None:
         while len(self.buf) < n:
@@ -456,109 +445,26 @@ class H2Conn:
             self.server.notes.append(text)
 
 
-class H2FaultServer:
-    """A listening socket (TCP on loopback, or a Unix socket path) running
-    `script(conn)` for each accepted connection in its own thread."""
+class H2FaultServer(FaultServer):
+    """The fault server (TCP on loopback, or a Unix socket path) running
+    `script(conn)` on an `H2Conn` for each accepted connection in its own
+    thread. Any error a script raises is a note."""
 
-    def __init__(self, script, host: str = "127.0.0.1", unix: str | os.PathLike | None = None):
-        self.script = script
-        self.notes: list[str] = []
-        self.conns: list[H2Conn] = []
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self.threads: list[threading.Thread] = []
-        self.unix = str(unix) if unix is not None else None
-        if self.unix:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.bind(self.unix)
-            self.port = 0
-        else:
-            if not ipaddress.ip_address(host).is_loopback:
-                raise ValueError(f"binds loopback only, not {host}")
-            fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-            self.sock = socket.socket(fam, socket.SOCK_STREAM)
-            if fam == socket.AF_INET6:
-                self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            self.sock.bind((host, 0))
-            self.port = self.sock.getsockname()[1]
-        self.host = host
-        self.sock.listen(16)
-        self._spawn(self._accept_loop)
+    conn_class = H2Conn
+    quiet_errors = ()
+
+    def __init__(self, script, host: str = "127.0.0.1", unix: str | os.PathLike | bool | None = None):
+        super().__init__(Behaviour(getattr(script, "__name__", "h2"), script), host=host, unix=unix)
 
     @property
     def target(self) -> str:
-        if self.unix:
-            return f"grpc+unix:{self.unix}"
-        h = f"[{self.host}]" if ":" in self.host else self.host
-        return f"grpc://{h}:{self.port}"
+        return self.url("grpc")
 
     @property
     def request(self) -> Request | None:
         """The request of the first connection."""
         with self.lock:
             return self.conns[0].request if self.conns else None
-
-    def _spawn(self, fn, *args) -> None:
-        t = threading.Thread(target=fn, args=args, daemon=True)
-        with self.lock:
-            self.threads.append(t)
-        t.start()
-
-    def _accept_loop(self) -> None:
-        self.sock.settimeout(POLL)
-        while not self.stopping.is_set():
-            try:
-                s, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            c = H2Conn(s, self)
-            with self.lock:
-                self.conns.append(c)
-            self._spawn(self._serve, c)
-
-    def _serve(self, c: H2Conn) -> None:
-        try:
-            self.script(c)
-        except Exception:  # noqa: BLE001 - shown to the test
-            c.note("script error:\n" + traceback.format_exc())
-        finally:
-            try:
-                c.sock.close()
-            except OSError:
-                pass
-
-    def wait_done(self, timeout: float = 3.0) -> None:
-        """Waits for every connection's script to finish (they end when the
-        probe closes its side)."""
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            threads = list(self.threads[1:])
-        for t in threads:
-            t.join(max(0.0, deadline - time.monotonic()))
-
-    def stop(self) -> None:
-        self.stopping.set()
-        with self.lock:
-            threads = list(self.threads)
-        for t in threads:
-            t.join(timeout=2)
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        if self.unix:
-            try:
-                os.unlink(self.unix)
-            except OSError:
-                pass
-
-    def __enter__(self) -> "H2FaultServer":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 # -- common scripts ---------------------------------------------------------------------

@@ -119,7 +119,7 @@ def test_duration_printed(probe, fault_server, given, printed, seconds):
 def test_duration_forms_accepted(probe, fault_server, given):
     """Long deadlines are accepted; a fast answer makes them irrelevant."""
     with fault_server(OK) as port:
-        assert_pass(probe("-t", given, f"http://127.0.0.1:{port}/"), port, requests=1)
+        assert_pass(probe("-t", given, f"http://127.0.0.1:{port}/"), server=port, requests=1)
 
 
 def test_long_timeout_option(probe, fault_server):
@@ -134,32 +134,32 @@ def test_long_timeout_option(probe, fault_server):
 
 def test_env_port(probe, fault_server):
     with fault_server(OK) as port:
-        assert_pass(probe("http://:${PORT}/", env={"PORT": str(port)}), port, requests=1)
-        assert_pass(probe("http://127.0.0.1:$PORT/healthz", env={"PORT": str(port)}), port, requests=2)
+        assert_pass(probe("http://:${PORT}/", env={"PORT": str(port)}), server=port, requests=1)
+        assert_pass(probe("http://127.0.0.1:$PORT/healthz", env={"PORT": str(port)}), server=port, requests=2)
         assert port.requests[-1].startswith(b"GET /healthz HTTP/1.1\r\n")
 
 
 def test_env_default_used_when_unset_or_empty(probe, fault_server):
     with fault_server(OK) as port:
-        assert_pass(probe(f"http://:${{PORT:-{port}}}/"), port, requests=1)
-        assert_pass(probe(f"http://:${{PORT:-{port}}}/", env={"PORT": ""}), port, requests=2)
+        assert_pass(probe(f"http://:${{PORT:-{port}}}/"), server=port, requests=1)
+        assert_pass(probe(f"http://:${{PORT:-{port}}}/", env={"PORT": ""}), server=port, requests=2)
 
 
 def test_env_set_beats_default(probe, fault_server, closed_port):
     with fault_server(OK) as port:
-        assert_pass(probe(f"http://:${{PORT:-{closed_port}}}/", env={"PORT": str(port)}), port, requests=1)
+        assert_pass(probe(f"http://:${{PORT:-{closed_port}}}/", env={"PORT": str(port)}), server=port, requests=1)
 
 
 def test_env_dollar_dollar(probe, fault_server):
     with fault_server(OK) as port:
-        assert_pass(probe(f"http://127.0.0.1:{port}/a$$b"), port, requests=1)
+        assert_pass(probe(f"http://127.0.0.1:{port}/a$$b"), server=port, requests=1)
         assert port.requests[-1].startswith(b"GET /a$b HTTP/1.1\r\n"), port.requests
 
 
 def test_env_in_options(probe, fault_server):
     with fault_server(OK) as port:
         env = {"TOKEN": "s3cret", "T": "1s", "M": "HEAD", "S": "200"}
-        assert_pass(probe("-t", "$T", "-X", "${M}", "-s", "$S", "-H", "X-Token: ${TOKEN}", f"http://127.0.0.1:{port}/", env=env), port, requests=1)
+        assert_pass(probe("-t", "$T", "-X", "${M}", "-s", "$S", "-H", "X-Token: ${TOKEN}", f"http://127.0.0.1:{port}/", env=env), server=port, requests=1)
         req = port.requests[-1]
         assert req.startswith(b"HEAD / HTTP/1.1\r\n") and b"\r\nX-Token: s3cret\r\n" in req, req
 
@@ -192,7 +192,7 @@ def test_environment_is_not_leaked(probe, fault_server):
     """Only the variables named in arguments are read; nothing else ends up
     in the request."""
     with fault_server(OK) as port:
-        assert_pass(probe(f"http://127.0.0.1:{port}/", env={"HTTP_PROXY": "x", "USER_AGENT": "evil", "HOST": "evil"}), port, requests=1)
+        assert_pass(probe(f"http://127.0.0.1:{port}/", env={"HTTP_PROXY": "x", "USER_AGENT": "evil", "HOST": "evil"}), server=port, requests=1)
         assert b"evil" not in port.requests[-1]
 
 

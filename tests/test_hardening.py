@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import platform
 import re
 import shutil
 import signal
@@ -41,22 +42,13 @@ from conftest import (
     assert_fail,
     assert_pass,
     check_contract,
+    fail_reason,
     line,
     run_probe,
     traced_probe,
 )
-import unixservers as us
-from unixservers import (
-    RecordingTCPServer,
-    UnixFaultServer,
-    UnixHTTPServer,
-    tcp_close_unread,
-    tcp_reset_mid_line,
-    u_close_at_once,
-    u_close_unread,
-    u_hang,
-    u_send,
-)
+from faultserver import FaultServer, close_unread, record, reset_mid_line
+from unixservers import UnixHTTPServer
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 MARGIN = 0.1  # "each ends within the deadline plus 100 ms"
@@ -216,7 +208,7 @@ def world():
     """Servers for the trace matrix: an OK server on 127.0.0.1 and ::1 (one
     port), a Unix HTTP server on a path and on an abstract name, plain Unix
     listeners, and files."""
-    d = us.short_dir()
+    d = faultserver.short_dir()
     hb = d / "hb"
     hb.write_text("")
     report = d / "report"
@@ -224,7 +216,7 @@ def world():
     with faultserver.FaultServer(OK, host="127.0.0.1") as v4:
         v6 = faultserver.FaultServer(OK, host="::1", port=v4.port)
         try:
-            with UnixHTTPServer() as uh, UnixHTTPServer(abstract=True) as ua, UnixFaultServer(u_hang()) as ul:
+            with UnixHTTPServer() as uh, UnixHTTPServer(abstract=True) as ua, FaultServer(faultserver.hang(), unix=True) as ul:
                 yield {
                     "p": v4.port,
                     "uh": uh.spec,
@@ -444,7 +436,7 @@ def test_sandbox_visible_while_waiting_on_http(fault_server):
 
 @pytest.mark.native
 def test_sandbox_visible_while_waiting_on_http_unix():
-    with UnixFaultServer(u_hang()) as srv:
+    with FaultServer(faultserver.hang(), unix=True) as srv:
         text = _probe_waiting(["-t", "3s", f"http+unix:{srv.spec}:/"], lambda: len(srv.requests) >= 1)
         _assert_sandboxed(text)
 
@@ -477,7 +469,7 @@ def test_verbose_does_not_claim_unfiltered(fault_server):
 def test_byte_by_byte_200(probe, fault_server):
     with fault_server(faultserver.drip(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0.005)) as port:
         r = probe("-t", "2s", f"http://127.0.0.1:{port}/")
-        assert_pass(r, port)
+        assert_pass(r, server=port)
         assert_exits_by_itself(r, 2)
 
 
@@ -492,7 +484,7 @@ def test_byte_by_byte_503(probe, fault_server):
 def test_byte_by_byte_interim_then_200(probe, fault_server):
     with fault_server(faultserver.drip(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", 0.003)) as port:
         r = probe("-t", "2s", f"http://localhost:{port}/")
-        assert_pass(r, port)
+        assert_pass(r, server=port)
 
 
 def test_byte_by_byte_slower_than_the_deadline(probe, fault_server):
@@ -522,7 +514,7 @@ def test_half_close_without_a_byte(probe, fault_server):
 
 
 def test_half_close_over_unix(probe):
-    with UnixFaultServer(u_send(b"HTTP/1.1 2")) as srv:
+    with FaultServer(faultserver.send(b"HTTP/1.1 2"), unix=True) as srv:
         t = f"http+unix:{srv.spec}:/"
         r = probe("-t", "2s", t)
         assert_fail(r, t, "connection closed before the status line")
@@ -532,7 +524,7 @@ def test_half_close_over_unix(probe):
 def test_reset_mid_line(probe, fault_server, partial):
     """Reset before the status code is complete (`HTTP/1.1 200` without the
     SP could still be `HTTP/1.1 2000`)."""
-    with fault_server(tcp_reset_mid_line(partial)) as port:
+    with fault_server(reset_mid_line(partial)) as port:
         t = f"http://127.0.0.1:{port}/"
         r = probe("-t", "2s", t)
         assert_fail(r, t, "connection reset")
@@ -541,13 +533,13 @@ def test_reset_mid_line(probe, fault_server, partial):
 
 def test_reset_after_a_complete_status_code_decides_on_it(probe, fault_server):
     """`HTTP/1.1 503 ` is a decided status line even if a reset follows."""
-    with fault_server(tcp_reset_mid_line(b"HTTP/1.1 503 Oo")) as port:
+    with fault_server(reset_mid_line(b"HTTP/1.1 503 Oo")) as port:
         t = f"http://127.0.0.1:{port}/"
         assert_fail(probe("-t", "2s", t), t, "HTTP 503")
 
 
 def test_reset_mid_line_on_localhost(probe, dual_fault_server):
-    with dual_fault_server(tcp_reset_mid_line()) as (port, v4, v6):
+    with dual_fault_server(reset_mid_line()) as (port, v4, v6):
         t = f"http://localhost:{port}/"
         r = probe("-t", "2s", t)
         assert_fail(r, t, "connection reset")
@@ -564,14 +556,12 @@ CLOSED_REASONS = (
 
 def _assert_closed_reason(r, t):
     assert r.rc == 1, f"exit {r.rc} (negative: killed by a signal, e.g. -13 = SIGPIPE)\n{r}"
-    assert len(r.lines) == 1 and r.lines[0].startswith(f"scratchprobe: {t}: "), str(r)
-    reason = r.lines[0][len(f"scratchprobe: {t}: ") :]
-    assert reason in CLOSED_REASONS, str(r)
+    assert fail_reason(r, t) in CLOSED_REASONS, str(r)
 
 
 @pytest.mark.parametrize("rst", [False, True], ids=["FIN", "RST"])
 def test_server_closes_before_reading_request_tcp(probe, fault_server, rst):
-    with fault_server(tcp_close_unread(rst)) as port:
+    with fault_server(close_unread(rst=rst)) as port:
         t = f"http://127.0.0.1:{port}/"
         for _ in range(5):
             r = probe("-t", "1s", t)
@@ -582,14 +572,14 @@ def test_server_closes_before_reading_request_tcp(probe, fault_server, rst):
 def test_server_closes_before_reading_request_unix(probe):
     """On a Unix socket a send to a closed peer is EPIPE, which raises
     SIGPIPE unless the probe sends with MSG_NOSIGNAL."""
-    with UnixFaultServer(u_close_at_once()) as srv:
+    with FaultServer(close_unread(), unix=True) as srv:
         t = f"http+unix:{srv.spec}:/"
         for _ in range(10):
             _assert_closed_reason(probe("-t", "1s", t), t)
 
 
 def test_server_answers_and_closes_unread_unix(probe):
-    with UnixFaultServer(u_close_unread(b"HTTP/1.1 503 Nope\r\n\r\n")) as srv:
+    with FaultServer(close_unread(b"HTTP/1.1 503 Nope\r\n\r\n"), unix=True) as srv:
         t = f"http+unix:{srv.spec}:/"
         for _ in range(5):
             r = probe("-t", "1s", t)
@@ -606,9 +596,9 @@ def test_send_to_a_peer_that_is_gone(kind, fault_server):
     fails (EPIPE on a Unix socket) and the probe exits 1 with a reason."""
     delay = ["-e", "inject=sendto,sendmsg:delay_enter=200000"]
     if kind == "unix":
-        ctx = UnixFaultServer(u_close_at_once())
+        ctx = FaultServer(close_unread(), unix=True)
     else:
-        ctx = fault_server(tcp_close_unread(kind == "tcp-rst"))
+        ctx = fault_server(close_unread(rst=kind == "tcp-rst"))
     with ctx as srv:
         t = f"http+unix:{srv.spec}:/" if kind == "unix" else f"http://127.0.0.1:{srv}/"
         with tempfile.NamedTemporaryFile("r", suffix=".strace") as f:
@@ -629,23 +619,66 @@ def test_send_to_a_peer_that_is_gone(kind, fault_server):
             assert "EPIPE" in sends[0], f"the condition was not reached\n{trace}"
 
 
+# getpeername's number, as /proc/PID/syscall shows it (native tests only).
+GETPEERNAME = {"x86_64": 52, "aarch64": 205}.get(platform.machine())
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _in_syscall(pid: int, nr: int) -> bool:
+    """Whether `pid` stands in syscall `nr` (blocked, or stopped by a tracer
+    at its entry)."""
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().split()[0] == str(nr)
+    except (OSError, IndexError):
+        return False
+
+
 @pytest.mark.native
 @needs_strace
 def test_reset_before_the_peer_check_is_a_reset(fault_server):
-    """The server resets the connection right after accepting it; strace
-    holds the probe's getpeername back 200 ms, so the reset comes first and
-    getpeername fails (ENOTCONN). That is a reset, not a refused peer."""
-    with fault_server(tcp_close_unread(True)) as port:
+    """A reset that lands after the probe saw its connect succeed but before
+    it asks for the peer's address: getpeername fails (ENOTCONN), and that
+    is `connection reset`, not a refused peer.
+
+    The order is made, not left to the scheduler. The server accepts nothing
+    (the kernel completes the connection all the same), so the probe finds
+    it connected and calls getpeername, where strace holds it for a second.
+    Only once the probe stands there (/proc/PID/syscall) does the test accept
+    the connection and reset it. (A server that reset the connection as soon
+    as it accepted it raced the probe: under load the reset came before the
+    probe read SO_ERROR, which then reported it, and getpeername was never
+    called.)"""
+    if GETPEERNAME is None:
+        pytest.skip(f"getpeername's number on {platform.machine()} is not known here")
+    with fault_server(faultserver.accept_never()) as port:
         t = f"http://127.0.0.1:{port}/"
         with tempfile.NamedTemporaryFile("r", suffix=".strace") as f:
-            r = run_probe(
-                "-t", "2s", t,
-                prefix=[STRACE, "-f", "-qq", "-o", f.name, "-e", "trace=getpeername",
-                        "-e", "inject=getpeername:delay_enter=200000"],
-                check=False,
+            start = time.monotonic()
+            strace = subprocess.Popen(
+                [STRACE, "-f", "-qq", "-o", f.name, "-e", "trace=getpeername",
+                 "-e", "inject=getpeername:delay_enter=1000000", str(BIN), "-t", "5s", t],
+                env={}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             )
+            try:
+                at_peer_check = lambda: any(_in_syscall(c, GETPEERNAME) for c in _children(strace.pid))  # noqa: E731
+                assert _wait_until(at_peer_check, timeout=5), "the probe never reached getpeername"
+                assert port.pending_connections(reset=True) == 1
+                out, err = strace.communicate(timeout=10)
+            finally:
+                if strace.poll() is None:
+                    strace.kill()
+                    strace.wait()
             trace = f.read()
-        assert "ENOTCONN" in trace, f"the condition was not reached\n{trace}"
+        r = Result(args=["-t", "5s", t], rc=strace.returncode, out=out.decode(), err=err.decode(),
+                   elapsed=time.monotonic() - start, trace=trace)
+        check_contract(r)
+        assert "ENOTCONN" in trace, f"the condition was not reached\n{r}"
         assert_fail(r, t, "connection reset")
 
 
@@ -688,13 +721,13 @@ def test_stdout_unusable_with_verbose_pass(fault_server, redir):
 def test_closed_stdio_never_leaks_output_into_a_socket():
     """With fds 0-2 closed, the probe's first descriptors get numbers 0-2.
     Its report lines must not end up in a connection to the app."""
-    with RecordingTCPServer(reply=None) as hang, RecordingTCPServer(reply=OK) as ok:
+    with FaultServer(record()) as hang, FaultServer(record(reply=OK)) as ok:
         targets = f"http://127.0.0.1:{ok.port}/ http://127.0.0.1:{hang.port}/ tcp://127.0.0.1:{ok.port}"
         for redir in ("0<&- 1>&- 2>&-", "0<&- 2>&-", "0<&- 1>&-"):
             r = _sh(f'exec {redir}; exec "$P" -v -t 300ms {targets}', {"P": str(BIN)})
             assert r.rc == 1, str(r)
-        assert hang.wait_closed() and ok.wait_closed()
-        for buf in hang.received + ok.received:
+        assert hang.wait_done() and ok.wait_done()
+        for buf in [c.received for c in hang.conns + ok.conns]:
             assert b"scratchprobe:" not in bytes(buf), bytes(buf)
             if buf:
                 assert bytes(buf).startswith(b"GET / HTTP/1.1\r\n") and bytes(buf).endswith(b"\r\n\r\n"), bytes(buf)
@@ -747,7 +780,7 @@ def test_ulimit_nofile_tiny(dual_fault_server, limit):
 @pytest.mark.native
 def test_ulimit_nofile_tiny_local_targets(tmp_path):
     (tmp_path / "report").write_text("3 updates\n")
-    with UnixFaultServer(u_hang()) as srv:
+    with FaultServer(faultserver.hang(), unix=True) as srv:
         for limit in (3, 4, 5):
             r = _sh(
                 f'ulimit -n {limit} && exec "$P" -t 500ms file:{tmp_path}/report?empty unix:{srv.spec} http+unix:{srv.spec}:/',
@@ -850,7 +883,7 @@ def test_harmless_signals_during_poll(fault_server, phase):
     """SIGWINCH, SIGCHLD, SIGURG and SIGCONT are ignored by default; a storm
     of them during poll neither ends the wait early nor stretches it."""
     if phase == "unix-status":
-        ctx = UnixFaultServer(u_hang())
+        ctx = FaultServer(faultserver.hang(), unix=True)
     else:
         ctx = fault_server(faultserver.hang() if phase == "status" else faultserver.full_backlog())
     with ctx as srv:

@@ -178,7 +178,7 @@ PASSING = {
 @pytest.mark.parametrize("reply", PASSING.values(), ids=PASSING.keys())
 def test_status_passes(probe, fault_server, reply):
     with fault_server(send(reply)) as port:
-        assert_pass(probe(f"http://127.0.0.1:{port}/"), port, requests=1)
+        assert_pass(probe(f"http://127.0.0.1:{port}/"), server=port, requests=1)
         assert port.connections == 1
 
 
@@ -232,7 +232,7 @@ def test_long_reason_phrase_decided_on_status_code(probe, fault_server):
     decides, at once, without waiting for the end of the line or a close."""
     with fault_server(send_then_hang(b"HTTP/1.1 200 " + b"O" * 20000 + b"\r\n\r\n")) as port:
         r = probe("-t", "1s", f"http://127.0.0.1:{port}/")
-        assert_pass(r, port, requests=1)
+        assert_pass(r, server=port, requests=1)
         assert r.elapsed < 0.5, str(r)
 
 
@@ -326,13 +326,13 @@ def test_interim_response_then_silence(probe, fault_server):
 def test_drip_passes_with_enough_time(probe, fault_server):
     with fault_server(drip(OK, 0.02)) as port:
         r = probe(f"http://127.0.0.1:{port}/")
-        assert_pass(r, port, requests=1)
+        assert_pass(r, server=port, requests=1)
         assert r.elapsed >= 0.2, str(r)  # it did wait for the bytes
 
 
 def test_drip_of_interim_responses_passes(probe, fault_server):
     with fault_server(drip(b"HTTP/1.1 100 Continue\r\nA: b\r\n\r\nHTTP/1.1 200 OK\r\n\r\n", 0.005)) as port:
-        assert_pass(probe(f"http://127.0.0.1:{port}/"), port, requests=1)
+        assert_pass(probe(f"http://127.0.0.1:{port}/"), server=port, requests=1)
 
 
 def test_slow_drip_times_out(probe, fault_server):
@@ -349,7 +349,7 @@ def test_status_line_then_silence_passes_at_once(probe, fault_server):
     for reply in (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", b"HTTP/1.1 200 OK\r\n"):
         with fault_server(send_then_hang(reply)) as port:
             r = probe("-t", "1s", f"http://127.0.0.1:{port}/")
-            assert_pass(r, port, requests=1)
+            assert_pass(r, server=port, requests=1)
             assert r.elapsed < 0.5, str(r)
 
 
@@ -365,7 +365,7 @@ def _bytes_read(r) -> int:
 def test_huge_body_is_not_read(traced, fault_server):
     with fault_server(huge_body()) as port:
         r = traced("-t", "1s", f"http://127.0.0.1:{port}/", trace="read,recvfrom,recvmsg,readv")
-        assert_pass(r, port, requests=1)
+        assert_pass(r, server=port, requests=1)
         assert r.elapsed < 0.5, str(r)
         assert _bytes_read(r) < 65536, f"read {_bytes_read(r)} bytes of a body it must not read\n{r}"
         assert port.body_bytes_sent < 16 << 20
@@ -402,7 +402,7 @@ def test_status_list(probe, fault_server, opts, reply, reason):
         t = f"http://127.0.0.1:{port}/"
         r = probe(*opts, t)
         if reason is None:
-            assert_pass(r, port, requests=1)
+            assert_pass(r, server=port, requests=1)
         else:
             assert_fail(r, t, reason)
 
@@ -439,7 +439,7 @@ def test_request_path(probe, fault_server, target, path):
 @pytest.mark.parametrize("opts,method", [(["-X", "HEAD"], "HEAD"), (["--method", "GET"], "GET"), (["-X", "OPTIONS"], "OPTIONS")])
 def test_method(probe, fault_server, opts, method):
     with fault_server(OK) as port:
-        assert_pass(probe(*opts, f"http://127.0.0.1:{port}/h"), port, requests=1)
+        assert_pass(probe(*opts, f"http://127.0.0.1:{port}/h"), server=port, requests=1)
         assert port.requests == [default_request(port, "/h", method)]
 
 
@@ -528,7 +528,7 @@ def test_injection_through_environment(probe, fault_server):
 @pytest.mark.parametrize("target", ["http://localhost:{p}/", "http://:{p}/", ":{p}", "localhost:{p}", "http://[::1]:{p}/", "http://[::]:{p}/"])
 def test_ipv6_only_server(probe, fault_server, target):
     with fault_server(OK, host="::1") as port:
-        assert_pass(probe(target.format(p=port)), port, requests=1)
+        assert_pass(probe(target.format(p=port)), server=port, requests=1)
 
 
 @pytest.mark.parametrize(
@@ -538,12 +538,12 @@ def test_ipv6_only_server(probe, fault_server, target):
 )
 def test_ipv4_only_server(probe, fault_server, target):
     with fault_server(OK, host="127.0.0.1") as port:
-        assert_pass(probe(target.format(p=port)), port, requests=1)
+        assert_pass(probe(target.format(p=port)), server=port, requests=1)
 
 
 def test_127_0_0_2(probe, fault_server):
     with fault_server(OK, host="127.0.0.2") as port:
-        assert_pass(probe(f"http://127.0.0.2:{port}/"), port, requests=1)
+        assert_pass(probe(f"http://127.0.0.2:{port}/"), server=port, requests=1)
 
 
 def test_dual_stack_gets_one_request(probe, dual_fault_server):
@@ -570,7 +570,7 @@ def test_localhost_with_only_ipv6_hanging(probe, fault_server):
 def test_tcp_open(probe, fault_server):
     with fault_server(hang()) as port:
         r = probe(f"tcp://127.0.0.1:{port}")
-        assert_pass(r, port, connections=1)
+        assert_pass(r, server=port, connections=1)
         assert r.elapsed < 0.5
         assert port.requests == [], "tcp:// must not send anything"
 
@@ -578,7 +578,7 @@ def test_tcp_open(probe, fault_server):
 @pytest.mark.parametrize("host", ["localhost", "", "[::1]"])
 def test_tcp_open_ipv6(probe, fault_server, host):
     with fault_server(hang(), host="::1") as port:
-        assert_pass(probe(f"tcp://{host}:{port}"), port, connections=1)
+        assert_pass(probe(f"tcp://{host}:{port}"), server=port, connections=1)
 
 
 def test_tcp_accept_never_passes(probe, fault_server):
@@ -645,7 +645,7 @@ def test_all_good(probe, fault_server, nginx):
     with fault_server(OK) as p1, fault_server(hang()) as p2:
         mark = nginx.log_mark()
         assert_pass(probe(f"http://127.0.0.1:{p1}/", f"tcp://127.0.0.1:{p2}", f"http://localhost:{nginx.port}/healthz",
-                          f":{nginx.port}/moved"), p1, requests=1)
+                          f":{nginx.port}/moved"), server=p1, requests=1)
         p2.sync()
         assert p2.connections == 1
         log = nginx.log_since(mark)
@@ -657,8 +657,8 @@ def test_targets_run_concurrently(probe, fault_server):
     reply = b"HTTP/1.1 200 OK\r\n\r\n"
     with fault_server(drip(reply, 0.02)) as p1, fault_server(drip(reply, 0.02)) as p2:
         r = probe("-t", "700ms", f"http://127.0.0.1:{p1}/", f"http://127.0.0.1:{p2}/")
-        assert_pass(r, p1, requests=1)
-        assert_pass(r, p2, requests=1)
+        assert_pass(r, server=p1, requests=1)
+        assert_pass(r, server=p2, requests=1)
         assert r.elapsed < 0.65, str(r)
 
 

@@ -20,10 +20,8 @@ import os
 import shutil
 import socket
 import ssl
-import struct
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +34,8 @@ from conftest import (
     nginx_conf,
     _stop,
     Server,
+    assert_fail,
+    assert_pass,
     connect_addresses,
     is_loopback_addr,
     line,
@@ -86,16 +86,6 @@ def tprobe(tls_bin):
         return run_probe(*args, binary=tls_bin, **kw)
 
     return run
-
-
-def assert_ok(r):
-    assert (r.rc, r.out, r.err) == (0, "", ""), str(r)
-
-
-def assert_fail(r, target: str, reason: str):
-    assert r.rc == 1, str(r)
-    assert r.lines == [line(target, reason)], str(r)
-    assert r.out == "", str(r)
 
 
 # -- certificates and servers -----------------------------------------------------
@@ -228,33 +218,27 @@ def python_https(certs, kind="ec", host="127.0.0.1", maximum=None):
         srv.server_close()
 
 
-class AfterHello(faultserver.Behaviour):
+def after_hello(action: str, data: bytes = b"", first: bool = False) -> faultserver.Behaviour:
     """A server that is not (quite) a TLS server: reads what the client sends
-    first (the ClientHello), then sends `data` and FIN, or closes (FIN), or
-    resets (RST), or hangs. With `first`, it sends `data` at once on accept
-    (a banner), before reading."""
+    first (the ClientHello), then sends `data` and FIN ("send"), or closes
+    (FIN, "close"), or resets (RST, "reset"), or hangs ("hang"). With
+    `first`, it sends `data` at once on accept (a banner), before reading."""
 
-    def __init__(self, action, data=b"", first=False):
-        self.action, self.data, self.first = action, data, first
-        self.name = f"after_hello({action}, {data[:20]!r})"
+    def script(c: faultserver.Conn) -> None:
+        if first:
+            c.send(data)
+        if not c.read_some():
+            return
+        if action == "reset":
+            return c.reset()
+        if action == "send" and not first:
+            c.send(data)
+        if action in ("send", "close"):
+            c.close()
+        else:
+            c.hold()
 
-    def handle(self, conn, server):
-        if self.first:
-            conn.sendall(self.data)
-        conn.settimeout(3)
-        try:
-            conn.recv(65536)
-        except OSError:
-            return
-        if self.action == "reset":
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
-            return
-        if self.action == "send" and not self.first:
-            conn.sendall(self.data)
-        if self.action in ("send", "close"):
-            conn.shutdown(socket.SHUT_WR)
-        faultserver._hold(conn, server)
+    return faultserver.Behaviour(f"after_hello({action}, {data[:20]!r})", script)
 
 
 @contextlib.contextmanager
@@ -326,15 +310,15 @@ def test_default_build_names_the_tls_build(probe):
 @pytest.mark.parametrize("kind", ["ec", "rsa"])
 def test_s_server_tls13(tprobe, certs, kind):
     with s_server(certs, "-tls1_3", kind=kind) as port:
-        assert_ok(tprobe(f"https://127.0.0.1:{port}/"))
+        assert_pass(tprobe(f"https://127.0.0.1:{port}/"))
         r = tprobe("-v", f"https://localhost:{port}/")
         assert (r.rc, r.out) == (0, line(f"https://localhost:{port}/", "HTTP 200") + "\n"), str(r)
 
 
 def test_s_server_ipv6(tprobe, certs):
     with s_server(certs, host="::1") as port:
-        assert_ok(tprobe(f"https://[::1]:{port}/"))
-        assert_ok(tprobe(f"https://localhost:{port}/"))
+        assert_pass(tprobe(f"https://[::1]:{port}/"))
+        assert_pass(tprobe(f"https://localhost:{port}/"))
 
 
 @pytest.mark.parametrize("fixture", ["nginx_rsa", "nginx_ec"])
@@ -343,7 +327,7 @@ def test_nginx(request, tprobe, fixture):
     port = srv.port
     for host in ["127.0.0.1", "[::1]", "localhost", ""]:
         mark = srv.log_mark()
-        assert_ok(tprobe(f"https://{host}:{port}/healthz"))
+        assert_pass(tprobe(f"https://{host}:{port}/healthz"))
         (entry,) = srv.log_since(mark)
         assert entry == (
             f'GET /healthz HTTP/1.1 200 "scratchprobe/{VERSION}" "localhost:{port}" '
@@ -351,7 +335,7 @@ def test_nginx(request, tprobe, fixture):
         ), entry
     t = f"https://127.0.0.1:{port}/down"
     assert_fail(tprobe(t), t, "HTTP 503")
-    assert_ok(tprobe(f"https://127.0.0.1:{port}/moved"))
+    assert_pass(tprobe(f"https://127.0.0.1:{port}/moved"))
     t = f"https://127.0.0.1:{port}/moved"
     assert_fail(tprobe("-s", "200", t), t, "HTTP 302")
     t = f"https://127.0.0.1:{port}/nothing"
@@ -362,7 +346,7 @@ def test_nginx_sni_and_headers(tprobe, nginx_rsa):
     """-H Host: names the server (SNI, without the port); other -H headers go along."""
     srv = nginx_rsa
     mark = srv.log_mark()
-    assert_ok(tprobe("-H", "Host: app.example:8443", "-H", "User-Agent: kube-probe/1.30",
+    assert_pass(tprobe("-H", "Host: app.example:8443", "-H", "User-Agent: kube-probe/1.30",
                      "-X", "GET", f"https://127.0.0.1:{srv.port}/healthz"))
     (entry,) = srv.log_since(mark)
     assert entry == ('GET /healthz HTTP/1.1 200 "kube-probe/1.30" "app.example:8443" '
@@ -376,7 +360,7 @@ def test_python_https(tprobe, certs, path, code, passes):
         t = f"https://127.0.0.1:{port}{path}"
         r = tprobe(t)
         if passes:
-            assert_ok(r)
+            assert_pass(r)
         else:
             assert_fail(r, t, f"HTTP {code}")
         assert srv.seen == [(f"GET {path} HTTP/1.1", f"localhost:{port}", "TLSv1.3", "http/1.1")]
@@ -385,8 +369,8 @@ def test_python_https(tprobe, certs, path, code, passes):
 def test_python_https_ipv6(tprobe, certs):
     with python_https(certs, "ec", host="::1") as srv:
         port = srv.server_address[1]
-        assert_ok(tprobe(f"https://[::1]:{port}/healthz"))
-        assert_ok(tprobe(f"https://localhost:{port}/healthz"))
+        assert_pass(tprobe(f"https://[::1]:{port}/healthz"))
+        assert_pass(tprobe(f"https://localhost:{port}/healthz"))
 
 
 def test_https_beside_other_targets(tprobe, certs, nginx_rsa, tmp_path):
@@ -401,7 +385,7 @@ def test_https_beside_other_targets(tprobe, certs, nginx_rsa, tmp_path):
             f"tcp://127.0.0.1:{nginx_rsa.port}",
             f"file:{f}",
         )
-        assert_ok(r)
+        assert_pass(r)
 
 
 def test_fast(tprobe, nginx_rsa):
@@ -450,9 +434,9 @@ def test_plain_http_server(tprobe, nginx):
 
 
 @pytest.mark.parametrize("behaviour", [
-    AfterHello("send", b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
-    AfterHello("send", b"SSH-2.0-OpenSSH_9.2p1\r\n", first=True),
-    AfterHello("send", b"\x00" * 64),
+    after_hello("send", b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+    after_hello("send", b"SSH-2.0-OpenSSH_9.2p1\r\n", first=True),
+    after_hello("send", b"\x00" * 64),
 ], ids=["http-400", "ssh-banner", "zeros"])
 def test_not_a_tls_server(tprobe, fault_server, behaviour):
     with fault_server(behaviour) as port:
@@ -466,13 +450,13 @@ def test_not_a_tls_server(tprobe, fault_server, behaviour):
     (80, "TLS alert 80 from the server"),
 ])
 def test_alert_from_the_server(tprobe, fault_server, alert, reason):
-    with fault_server(AfterHello("send", bytes([0x15, 3, 3, 0, 2, 2, alert]))) as port:
+    with fault_server(after_hello("send", bytes([0x15, 3, 3, 0, 2, 2, alert]))) as port:
         t = f"https://127.0.0.1:{port}/"
         assert_fail(tprobe(t), t, reason)
 
 
 def test_hang_during_handshake(tprobe, fault_server):
-    with fault_server(AfterHello("hang")) as port:
+    with fault_server(after_hello("hang")) as port:
         t = f"https://127.0.0.1:{port}/"
         r = tprobe("-t", "700ms", t)
         assert_fail(r, t, "timed out after 700ms while doing the TLS handshake")
@@ -488,7 +472,7 @@ def test_hang_after_handshake(tprobe, certs):
 
 def test_hang_fails_other_targets_at_the_deadline(tprobe, fault_server, closed_port):
     """While a TLS exchange blocks the others wait, under the same deadline."""
-    with fault_server(AfterHello("hang")) as hport, \
+    with fault_server(after_hello("hang")) as hport, \
             fault_server(faultserver.hang()) as pport:
         th, tp = f"https://127.0.0.1:{hport}/", f"http://127.0.0.1:{pport}/"
         r = tprobe("-t", "500ms", th, tp)
@@ -501,8 +485,8 @@ def test_hang_fails_other_targets_at_the_deadline(tprobe, fault_server, closed_p
 
 
 @pytest.mark.parametrize("behaviour,reason", [
-    (AfterHello("close"), "connection closed during the TLS handshake"),
-    (AfterHello("reset"), "connection reset"),
+    (after_hello("close"), "connection closed during the TLS handshake"),
+    (after_hello("reset"), "connection reset"),
 ], ids=["close", "reset"])
 def test_closed_during_handshake(tprobe, fault_server, behaviour, reason):
     with fault_server(behaviour) as port:
