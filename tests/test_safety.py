@@ -84,7 +84,7 @@ def test_no_state_changing_call_reaches_a_local_api(method, path, extra):
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS"])
 def test_safe_methods_are_sent(probe, fault_server, method):
     with fault_server(OK) as port:
-        assert_pass(probe("-X", method, f"http://127.0.0.1:{port}/h"), port, requests=1)
+        assert_pass(probe("-X", method, f"http://127.0.0.1:{port}/h"), server=port, requests=1)
         assert port.requests[0].startswith(f"{method} /h HTTP/1.1\r\n".encode())
 
 
@@ -112,7 +112,7 @@ def test_control_bytes_in_header_values_are_refused(probe, fault_server, byte):
 def test_obs_text_and_tabs_in_header_values_are_sent(probe, fault_server):
     with fault_server(OK) as port:
         value = "caf\u00e9\tb"
-        assert_pass(probe("-H", f"X-Name: {value}", f"http://127.0.0.1:{port}/"), port, requests=1)
+        assert_pass(probe("-H", f"X-Name: {value}", f"http://127.0.0.1:{port}/"), server=port, requests=1)
         assert f"\r\nX-Name: {value}\r\n".encode() in port.requests[0]
 
 
@@ -160,7 +160,7 @@ def test_option_values_may_come_from_the_environment(probe, fault_server):
     with fault_server(OK) as port:
         env = {"T": "3s", "M": "HEAD", "TOKEN": SECRET}
         r = probe("-t", "$T", "-X", "$M", "-H", "Authorization: Bearer ${TOKEN}", f"http://127.0.0.1:{port}/", env=env)
-        assert_pass(r, port, requests=1)
+        assert_pass(r, server=port, requests=1)
         assert port.requests[0].startswith(b"HEAD / HTTP/1.1\r\n")
         assert f"Authorization: Bearer {SECRET}\r\n".encode() in port.requests[0]
 
